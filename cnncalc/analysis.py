@@ -1,0 +1,282 @@
+"""Walk a parsed spec in order and compute every layer's numbers, totals and memory.
+
+The result is a :class:`Report` of plain numbers (frozen dataclasses). Rendering lives in
+``cnncalc.render``; this module never prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
+from math import prod
+from pathlib import Path
+from typing import Any
+
+from . import rf as rfmod
+from .errors import SpecError, SpecWarning
+from .layers import RULES
+from .layers.base import GLOBAL, IDENTITY, MERGE, ShapeError, Window
+from .spec import INPUT, NetSpec, parse_spec
+
+DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
+OPTIMIZERS = {"adam": 2, "adamw": 2, "sgd": 0, "sgd-momentum": 1, "rmsprop": 1}
+
+RField = rfmod.Field | str | None  # a Field, "global", or None (no spatial meaning)
+
+
+@dataclass(frozen=True)
+class LayerStats:
+    """One layer's numbers. Counts include the batch; ``params`` do not depend on it."""
+
+    name: str
+    type: str
+    inputs: tuple[str, ...]
+    output_shape: tuple[int, ...]
+    params: int
+    trainable_params: int
+    buffers: int
+    macs: int
+    flops: int
+    activation_elements: int
+    activation_bytes: int
+    param_bytes: int
+    receptive_field: RField
+    frozen: bool
+    line: int
+    args: Mapping[str, Any]
+
+    def rf_dict(self) -> dict[str, list[int | float]] | None:
+        f = self.receptive_field
+        if not isinstance(f, rfmod.Field):
+            return None
+        return {
+            "size": [rfmod.plain(v) for v in f.size],
+            "stride": [rfmod.plain(v) for v in f.stride],
+            "padding": [rfmod.plain(v) for v in f.padding],
+        }
+
+
+@dataclass(frozen=True)
+class Totals:
+    params: int
+    trainable_params: int
+    frozen_params: int
+    buffers: int
+    macs: int
+    flops: int
+    activation_elements: int
+    activation_bytes: int
+    param_bytes: int
+    buffer_bytes: int
+    input_bytes: int
+
+
+@dataclass(frozen=True)
+class Memory:
+    """Memory estimates in bytes (models in docs/conventions.md)."""
+
+    dtype: str
+    bytes_per_element: int
+    param_bytes: int
+    buffer_bytes: int
+    input_bytes: int
+    inference_peak_activation_bytes: int
+    inference_peak_bytes: int
+    training_activation_bytes: int
+    gradient_bytes: int
+    optimizer: str
+    optimizer_state_bytes: int
+    training_bytes: int
+
+
+@dataclass(frozen=True)
+class Report:
+    name: str
+    file: str
+    batch: int
+    input_shape: tuple[int, ...]
+    dtype: str
+    layers: tuple[LayerStats, ...]
+    totals: Totals
+    memory: Memory
+    warnings: tuple[SpecWarning, ...]
+
+    def layer(self, name: str) -> LayerStats:
+        for s in self.layers:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready data: exact integers, shapes with the batch axis, null where not applicable."""
+        layers = []
+        for s in self.layers:
+            d = {k: getattr(s, k) for k in (
+                "name", "type", "inputs", "output_shape", "params", "trainable_params", "buffers", "macs",
+                "flops", "activation_elements", "activation_bytes", "param_bytes", "frozen", "line",
+            )}
+            d["inputs"] = list(s.inputs)
+            d["output_shape"] = list(s.output_shape)
+            d["receptive_field"] = s.rf_dict()
+            d["receptive_field_global"] = s.receptive_field == GLOBAL
+            d["args"] = {k: list(v) if isinstance(v, tuple) else v for k, v in s.args.items()}
+            layers.append(d)
+        return {
+            "name": self.name,
+            "file": self.file,
+            "batch": self.batch,
+            "dtype": self.dtype,
+            "input_shape": list(self.input_shape),
+            "layers": layers,
+            "totals": asdict(self.totals),
+            "memory": asdict(self.memory),
+            "warnings": [
+                {"message": w.message, "layer": w.layer, "line": w.loc.line, "kind": w.kind} for w in self.warnings
+            ],
+        }
+
+
+def analyze(
+    spec: NetSpec | str | Path | Mapping[str, Any],
+    batch: int = 1,
+    *,
+    input_shape: tuple[int, ...] | None = None,
+    dtype: str = "float32",
+    optimizer: str = "adam",
+    strict: bool = False,
+) -> Report:
+    """Analyse a spec (a path, a Python mapping or a parsed :class:`NetSpec`).
+
+    Raises :class:`SpecError` for an invalid spec (and, with ``strict``, for a floored size).
+    """
+    if not isinstance(spec, NetSpec):
+        spec = parse_spec(spec)
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise SpecError(f"batch must be a positive integer, got {batch!r}", spec.input_loc)
+    if dtype not in DTYPES:
+        raise SpecError(f"unknown dtype '{dtype}'; expected one of {', '.join(DTYPES)}", spec.input_loc)
+    if optimizer not in OPTIMIZERS:
+        raise SpecError(f"unknown optimizer '{optimizer}'; expected one of {', '.join(OPTIMIZERS)}", spec.input_loc)
+    if input_shape is not None:
+        spec = replace(spec, input_shape=tuple(input_shape))
+    return _Walk(spec, batch, DTYPES[dtype], strict).report(dtype, optimizer)
+
+
+class _Walk:
+    def __init__(self, spec: NetSpec, batch: int, nbytes: int, strict: bool):
+        self.spec, self.batch, self.nbytes, self.strict = spec, batch, nbytes, strict
+        x = spec.input_shape
+        self.shapes: dict[str, tuple[int, ...]] = {INPUT: x}
+        self.fields: dict[str, RField] = {INPUT: rfmod.start(len(x) - 1) if len(x) > 1 else None}
+        self.warnings: list[SpecWarning] = []
+        self.stats: list[LayerStats] = []
+
+    def warn(self, message: str, layer, kind: str) -> None:
+        w = SpecWarning(message, layer.loc, layer.name, kind)
+        if self.strict and kind == "floor":
+            raise SpecError(message + " (an error because of --strict)", layer.loc, layer.name)
+        self.warnings.append(w)
+
+    def field(self, layer, step, ins: list[tuple[int, ...]]) -> RField:
+        prev = [self.fields[i] for i in layer.inputs]
+        if isinstance(step, Window):
+            f = prev[0]
+            if not isinstance(f, rfmod.Field):
+                return f
+            return rfmod.step(f, step) if f.rank == len(step.kernel) else None
+        if step == IDENTITY:
+            return prev[0]
+        if step == GLOBAL:
+            return None if all(p is None for p in prev) else GLOBAL
+        if step == MERGE:
+            if any(p is None for p in prev):
+                return None
+            if any(p == GLOBAL for p in prev):
+                return GLOBAL
+            if len({p.rank for p in prev}) > 1:
+                return None
+            merged, problems = rfmod.merge(prev)
+            for text in problems:
+                self.warn(f"branches are not aligned: {text}; the field shown is the largest path's", layer, "rf")
+            return merged
+        return None
+
+    def layer(self, layer) -> None:
+        rule = RULES[layer.type]
+        ins = [self.shapes[i] for i in layer.inputs]
+        try:
+            r = rule.infer(layer.args, ins)
+        except ShapeError as e:
+            where = layer.arg_locs.get(e.arg, layer.loc) if e.arg else layer.loc
+            shapes = " and ".join(str(list(s)) for s in ins)
+            raise SpecError(f"{layer.type} on input {shapes}: {e}", where, layer.name) from None
+        for text in r.warnings:
+            self.warn(text, layer, "floor")
+        self.shapes[layer.name] = r.shape
+        f = self.field(layer, r.rf, ins)
+        self.fields[layer.name] = f
+        elems = prod(r.shape) * self.batch
+        self.stats.append(LayerStats(
+            name=layer.name, type=layer.type, inputs=layer.inputs, output_shape=(self.batch, *r.shape),
+            params=r.params, trainable_params=0 if layer.frozen else r.params, buffers=r.buffers,
+            macs=r.macs * self.batch, flops=r.flops * self.batch, activation_elements=elems,
+            activation_bytes=elems * self.nbytes, param_bytes=r.params * self.nbytes,
+            receptive_field=f, frozen=layer.frozen, line=layer.loc.line, args=layer.args,
+        ))
+
+    def report(self, dtype: str, optimizer: str) -> Report:
+        for layer in self.spec.layers:
+            self.layer(layer)
+        s, nb = self.stats, self.nbytes
+        params = sum(x.params for x in s)
+        trainable = sum(x.trainable_params for x in s)
+        buffers = sum(x.buffers for x in s)
+        input_elems = prod(self.spec.input_shape) * self.batch
+        act = sum(x.activation_elements for x in s)
+        totals = Totals(
+            params=params, trainable_params=trainable, frozen_params=params - trainable, buffers=buffers,
+            macs=sum(x.macs for x in s), flops=sum(x.flops for x in s), activation_elements=act,
+            activation_bytes=act * nb, param_bytes=params * nb, buffer_bytes=buffers * nb,
+            input_bytes=input_elems * nb,
+        )
+        peak = self.peak_live_elements(input_elems) * nb
+        saved = (input_elems + act) * nb
+        grads = trainable * nb
+        opt = OPTIMIZERS[optimizer] * trainable * nb
+        memory = Memory(
+            dtype=dtype, bytes_per_element=nb, param_bytes=params * nb, buffer_bytes=buffers * nb,
+            input_bytes=input_elems * nb, inference_peak_activation_bytes=peak,
+            inference_peak_bytes=(params + buffers) * nb + peak, training_activation_bytes=saved,
+            gradient_bytes=grads, optimizer=optimizer, optimizer_state_bytes=opt,
+            training_bytes=(params + buffers) * nb + grads + opt + saved,
+        )
+        return Report(
+            self.spec.name, self.spec.file, self.batch, (self.batch, *self.spec.input_shape), dtype,
+            tuple(s), totals, memory, tuple(self.warnings),
+        )
+
+    def peak_live_elements(self, input_elems: int) -> int:
+        """Largest sum of tensors alive at once when layers run in order, each freed after its last use.
+
+        While a layer runs, its inputs and its output are alive. The network output (last layer) is
+        kept to the end. In-place operations are not modelled (see docs/conventions.md).
+        """
+        last_use: dict[str, int] = {INPUT: -1}
+        for i, layer in enumerate(self.spec.layers):
+            for n in layer.inputs:
+                last_use[n] = i
+        sizes = {INPUT: input_elems, **{x.name: x.activation_elements for x in self.stats}}
+        live = input_elems
+        peak = live
+        n_layers = len(self.spec.layers)
+        frees: dict[int, list[str]] = {}
+        for name, i in last_use.items():
+            frees.setdefault(i, []).append(name)
+        for i, layer in enumerate(self.spec.layers):
+            live += sizes[layer.name]
+            peak = max(peak, live)
+            for name in frees.get(i, ()):
+                live -= sizes[name]
+            if layer.name not in last_use and i != n_layers - 1:
+                live -= sizes[layer.name]  # an output nobody reads (a dead branch) is freed at once
+        return peak

@@ -1,0 +1,131 @@
+"""The ``cnncalc`` command line. Each command: parse options → library call → render → exit status.
+
+Exit statuses: 0 success; 1 a check failed; 2 an invalid spec or invalid usage.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from . import __version__
+from .analysis import DTYPES, OPTIMIZERS, Report, analyze
+from .errors import CnncalcError, SpecError
+
+FORMATS = ("table", "json", "csv", "markdown")
+
+
+def _fail(message: str, status: int = 2) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(status)
+
+
+def _shape(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    try:
+        shape = tuple(int(v) for v in value.replace("x", ",").split(","))
+    except ValueError:
+        shape = ()
+    if not 1 <= len(shape) <= 4 or any(v <= 0 for v in shape):
+        raise click.BadParameter("expected channels then 0 to 3 positive spatial sizes, e.g. 3,224,224")
+    return shape
+
+
+def _run(spec: str, **kw: Any) -> Report:
+    """Analyse, print warnings to stderr, and turn spec errors into exit status 2."""
+    try:
+        report = analyze(spec, **kw)
+    except SpecError as e:
+        _fail(str(e))
+    for w in report.warnings:
+        click.echo(f"warning: {w}", err=True)
+    return report
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="cnncalc")
+def cli() -> None:
+    """Exact shapes, parameters, MACs, memory and receptive fields of a CNN, from a YAML spec.
+
+    \b
+    Start with:  cnncalc summarize specs/vgg16.yaml
+    Spec format: cnncalc schema (JSON Schema), cnncalc layers (layer types)
+    """
+
+
+batch_option = click.option("--batch", "-b", type=click.IntRange(min=1), default=1, show_default=True, help="Batch size N.")
+input_option = click.option("--input", "input_shape", callback=_shape, metavar="C,H,W", help="Override the spec's input shape.")
+
+
+@cli.command()
+@click.argument("spec", metavar="SPEC.yaml")
+@batch_option
+@input_option
+@click.option("--dtype", type=click.Choice(list(DTYPES)), default="float32", show_default=True, help="Element type for memory.")
+@click.option("--optimizer", type=click.Choice(list(OPTIMIZERS)), default="adam", show_default=True, help="Optimizer state in the training estimate.")
+@click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format.")
+@click.option("--strict", is_flag=True, help="Treat a floored (non-integer) output size as an error.")
+def summarize(spec: str, batch: int, input_shape, dtype: str, optimizer: str, fmt: str, strict: bool) -> None:
+    """Per-layer output shape, parameters, MACs, memory and receptive field, with totals."""
+    report = _run(spec, batch=batch, input_shape=input_shape, dtype=dtype, optimizer=optimizer, strict=strict)
+    if fmt == "table":
+        from .render.table import render
+
+        render(report)
+        return
+    from . import render as r
+
+    click.echo({"json": r.to_json, "csv": r.to_csv, "markdown": r.to_markdown}[fmt](report), nl=fmt == "json")
+
+
+@cli.command()
+@click.argument("spec", metavar="SPEC.yaml")
+@click.option("--layer", "-l", "layers", multiple=True, help="Only this layer (repeatable).")
+@batch_option
+@input_option
+def explain(spec: str, layers: tuple[str, ...], batch: int, input_shape) -> None:
+    """The arithmetic behind each layer's shape, parameters and MACs."""
+    from .explain import explain_layers
+
+    try:
+        for name, kind, lines in explain_layers(spec, layers, batch=batch, input_shape=input_shape):
+            click.secho(f"{name} ({kind})", bold=True)
+            for line in lines:
+                click.echo(f"  {line}")
+    except SpecError as e:
+        _fail(str(e))
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of the spec format (for editors)."""
+    import json
+
+    from .spec.schema import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2))
+
+
+@cli.command(name="layers")
+def layer_types() -> None:
+    """List the layer types and their arguments."""
+    from .layers import RULES
+    from .layers.base import REQUIRED
+
+    for name, rule in RULES.items():
+        args = ", ".join(a.name if a.default is REQUIRED else f"{a.name}={a.default}" for a in rule.args)
+        click.echo(f"{name:16} {rule.doc}")
+        if args:
+            click.echo(f"{'':16} args: {args}")
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except CnncalcError as e:  # pragma: no cover - every command handles its own
+        _fail(str(e))
+    except RecursionError:
+        _fail("the spec nests too deeply to analyse")

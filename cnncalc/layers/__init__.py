@@ -1,0 +1,23 @@
+"""The table of layer rules: one rule per layer type, registered here by its spec name."""
+
+from __future__ import annotations
+
+from .activation import ACTIVATIONS, Dropout
+from .base import Rule
+from .conv import Conv
+from .dense import Flatten, Linear
+from .merge import Add, Concat, Mul
+from .norm import BatchNorm
+from .pool import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, MaxPool
+
+RULES: dict[str, Rule] = {
+    r.type: r()
+    for r in (
+        Conv, MaxPool, AvgPool, AdaptiveAvgPool, AdaptiveMaxPool, Linear, Flatten, BatchNorm,
+        Dropout, *ACTIVATIONS, Add, Concat, Mul,
+    )
+}
+
+
+def get_rule(layer_type: str) -> Rule:
+    return RULES[layer_type]

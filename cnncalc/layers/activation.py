@@ -1,0 +1,62 @@
+"""Element-wise layers: activations, ``dropout`` and ``identity``. Shape in = shape out, no weights.
+
+flops: one per output element (softmax: three, for exp, sum and divide), see docs/conventions.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from math import prod
+
+from .base import IDENTITY, Arg, Args, Inferred, Rule, Shape
+
+
+class Elementwise(Rule):
+    """A layer that maps each element to one element."""
+
+    flops_per_element = 1
+
+    def infer(self, a: Args, ins: Sequence[Shape]) -> Inferred:
+        x = ins[0]
+        return Inferred(shape=x, flops=self.flops_per_element * prod(x), rf=IDENTITY)
+
+    def explain(self, a: Args, ins: Sequence[Shape]) -> list[str]:
+        return [f"element-wise: shape unchanged {list(ins[0])}; no parameters; no MACs"]
+
+
+def _activation(name: str, torch_name: str, doc: str, args: tuple[Arg, ...] = (), flops: int = 1) -> type:
+    return type(
+        name.capitalize(),
+        (Elementwise,),
+        {"type": name, "torch_name": torch_name, "doc": doc, "args": args, "flops_per_element": flops},
+    )
+
+
+ACTIVATIONS = [
+    _activation("relu", "ReLU", "max(0, x)"),
+    _activation("relu6", "ReLU6", "min(max(0, x), 6)"),
+    _activation(
+        "leakyrelu", "LeakyReLU", "x if x > 0 else slope·x",
+        (Arg("negative_slope", "number", 0.01, "slope for x < 0"),),
+    ),
+    _activation("sigmoid", "Sigmoid", "1 / (1 + e^−x)"),
+    _activation("tanh", "Tanh", "hyperbolic tangent"),
+    _activation(
+        "softmax", "Softmax", "exp(x) / Σ exp(x) along dim (batch is dim 0)",
+        (Arg("dim", "int", 1, "axis to normalise (batch is 0; default: channels)"),), 3,
+    ),
+    _activation("gelu", "GELU", "x·Φ(x)"),
+    _activation("silu", "SiLU", "x·sigmoid(x) (swish)"),
+    _activation("hardswish", "Hardswish", "x·relu6(x + 3)/6"),
+    _activation("hardsigmoid", "Hardsigmoid", "relu6(x + 3)/6"),
+    _activation("elu", "ELU", "x if x > 0 else α(e^x − 1)", (Arg("alpha", "number", 1.0, "α"),)),
+    _activation("identity", "Identity", "passes its input through"),
+]
+
+
+class Dropout(Elementwise):
+    type = "dropout"
+    torch_name = "Dropout"
+    doc = "Zeroes elements with probability p in training; the identity at inference (0 flops)."
+    args = (Arg("p", "prob", 0.5, "drop probability"),)
+    flops_per_element = 0

@@ -1,0 +1,123 @@
+"""``conv``: N-d convolution (torch.nn.Conv1d/2d/3d; the rank follows from the input)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+from math import prod
+
+from .. import arith
+from .base import Arg, Args, Inferred, Rule, Shape, ShapeError, Window, per_axis, spatial_rank
+
+AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
+def floor_warnings(n: Shape, k: Shape, s: Shape, pads: Sequence[tuple[int, int]], d: Shape) -> tuple[str, ...]:
+    """One text per axis where (N + 2P − D·(F−1) − 1)/S is not an integer ("fractions are illegal")."""
+    out = []
+    names = AXES[len(n)]
+    for i, axis in enumerate(names):
+        pl, pr = pads[i]
+        lost = arith.floor_remainder(n[i], k[i], s[i], pl, pr, d[i])
+        if lost:
+            out.append(
+                f"{axis}: {arith.explain_conv_len(n[i], k[i], s[i], pl, pr, d[i])} is not an integer; "
+                f"it is floored, so the last {lost} row{'s' if lost > 1 else ''} of the padded "
+                f"input {'are' if lost > 1 else 'is'} never covered"
+            )
+    return tuple(out)
+
+
+def resolve_padding(padding: object, k: Shape, s: Shape, d: Shape) -> list[tuple[int, int]]:
+    """(left, right) padding per axis from an int, a per-axis tuple, 'valid' or 'same'."""
+    nd = len(k)
+    if padding == "valid":
+        return [(0, 0)] * nd
+    if padding == "same":
+        if any(x != 1 for x in s):
+            raise ShapeError(
+                "padding 'same' needs stride 1 (PyTorch refuses it for strided convolutions); "
+                "give the padding as a number, e.g. (kernel − 1)//2",
+                "padding",
+            )
+        return [arith.same_padding(k[i], d[i]) for i in range(nd)]
+    return [(p, p) for p in per_axis(padding, nd, "padding")]
+
+
+class Conv(Rule):
+    type = "conv"
+    torch_name = "Conv{nd}d"
+    doc = "Convolution. Output size floor((N + 2P − D·(F−1) − 1)/S) + 1 per spatial axis."
+    args = (
+        Arg("out", "pos", doc="output channels"),
+        Arg("kernel", "pos_axes", doc="kernel size F"),
+        Arg("stride", "pos_axes", 1, "stride S"),
+        Arg("padding", "padding", 0, "zero padding P on each side, 'same' or 'valid'"),
+        Arg("dilation", "pos_axes", 1, "dilation D"),
+        Arg("groups", "pos", 1, "groups (= in channels for a depthwise conv)"),
+        Arg("bias", "bool", True, "learnable bias"),
+    )
+
+    def geometry(self, a: Args, x: Shape):
+        nd = spatial_rank(x, "conv")
+        k = per_axis(a["kernel"], nd, "kernel")
+        s = per_axis(a["stride"], nd, "stride")
+        d = per_axis(a["dilation"], nd, "dilation")
+        pads = resolve_padding(a["padding"], k, s, d)
+        cin, g, cout = x[0], a["groups"], a["out"]
+        if cin % g:
+            raise ShapeError(f"groups={g} does not divide the {cin} input channels", "groups")
+        if cout % g:
+            raise ShapeError(f"groups={g} does not divide the {cout} output channels", "groups")
+        for i in range(nd):
+            span = x[1 + i] + pads[i][0] + pads[i][1]
+            if arith.effective_kernel(k[i], d[i]) > span:
+                raise ShapeError(
+                    f"kernel {k[i]} (dilated extent {arith.effective_kernel(k[i], d[i])}) is larger "
+                    f"than the padded input {span} on axis {AXES[nd][i]}",
+                    "kernel",
+                )
+        out = tuple(
+            arith.conv_out_len(x[1 + i], k[i], s[i], pads[i][0], d[i], pads[i][1]) for i in range(nd)
+        )
+        return k, s, d, pads, out
+
+    def infer(self, a: Args, ins: Sequence[Shape]) -> Inferred:
+        x = ins[0]
+        k, s, d, pads, out = self.geometry(a, x)
+        cin, g, cout = x[0], a["groups"], a["out"]
+        shape = (cout, *out)
+        macs = arith.conv_macs(prod(shape), cin, g, k)
+        bias = cout if a["bias"] else 0
+        return Inferred(
+            shape=shape,
+            params=cout * (cin // g) * prod(k) + bias,
+            macs=macs,
+            flops=2 * macs + (prod(shape) if bias else 0),
+            rf=Window(
+                tuple(arith.effective_kernel(k[i], d[i]) for i in range(len(k))),
+                tuple(Fraction(v) for v in s),
+                tuple(Fraction(p[0]) for p in pads),
+            ),
+            warnings=floor_warnings(x[1:], k, s, pads, d),
+        )
+
+    def explain(self, a: Args, ins: Sequence[Shape]) -> list[str]:
+        x = ins[0]
+        k, s, d, pads, out = self.geometry(a, x)
+        r = self.infer(a, ins)
+        cin, g, cout = x[0], a["groups"], a["out"]
+        lines = [
+            f"{AXES[len(k)][i]}: {arith.explain_conv_len(x[1 + i], k[i], s[i], *pads[i], d[i])}"
+            + ("  (floored)" if arith.floor_remainder(x[1 + i], k[i], s[i], *pads[i], d[i]) else "")
+            for i in range(len(k))
+        ]
+        kdims = "×".join(map(str, k))
+        bias = f" + {cout} (bias)" if a["bias"] else ""
+        lines.append(
+            f"params = {cout} filters × {cin}/{g} channels × {kdims}{bias} = {r.params:,}"
+        )
+        lines.append(
+            f"MACs = {'×'.join(map(str, r.shape))} outputs × {cin}/{g} × {kdims} = {r.macs:,}"
+        )
+        return lines

@@ -1,0 +1,538 @@
+"""YAML nodes → a validated, flat list of primitive layers (:class:`NetSpec`).
+
+The core grammar (what tools generate) is a list of items, each a bare layer type or a mapping with
+one type key plus ``name`` and ``from``. For people writing specs by hand it adds:
+
+* ``blocks:`` reusable, parametrised lists of items, called like a layer type (``{bottleneck: {width: 64}}``);
+  ``$param`` substitutes a parameter, ``${expr}`` computes one (integers and booleans only);
+* ``repeat: N`` on any item (``$i`` is the repetition index inside it);
+* ``when: <bool>`` on any item, to leave it out;
+* ``frozen: true`` on any item (its parameters are reported as frozen, not trainable);
+* composites ``seq: [...]``, ``residual: {body, shortcut}`` and ``parallel: {branches, merge}``.
+
+Blocks and composites expand here; everything after this module sees only primitives.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from ..errors import Loc, SpecError
+from ..layers import RULES
+from ..layers.base import Arg, check_arg, expectation
+from . import expr
+from .loader import BOOL, INT, STR, compose, from_python, loc, read_text, scalar
+
+MODIFIERS = ("name", "from", "repeat", "when", "frozen")
+COMPOSITES = ("seq", "residual", "parallel")
+TOP_KEYS = ("name", "input", "layers", "blocks", "description")
+MAX_LAYERS = 2_000_000
+MAX_CALL_DEPTH = 50
+INPUT = "input"
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One primitive layer: its unique name, type, full arguments (defaults filled) and inputs."""
+
+    name: str
+    type: str
+    args: Mapping[str, Any]
+    inputs: tuple[str, ...]
+    loc: Loc
+    frozen: bool = False
+    arg_locs: Mapping[str, Loc] = field(default_factory=dict)
+    given: tuple[str, ...] = ()  # the argument names written in the spec
+
+
+@dataclass(frozen=True)
+class NetSpec:
+    """A parsed spec: name, per-sample input shape (C, *spatial) and primitive layers in order."""
+
+    name: str
+    input_shape: tuple[int, ...]
+    layers: tuple[LayerSpec, ...]
+    file: str = "<spec>"
+    input_loc: Loc = field(default_factory=Loc)
+
+
+@dataclass
+class Scope:
+    """Where items are being expanded: name prefix, block parameters, and frozen-ness."""
+
+    prefix: str = ""
+    env: Mapping[str, Node] = field(default_factory=dict)
+    frozen: bool = False
+    calls: tuple[str, ...] = ()
+    parent: Scope | None = None
+
+
+@dataclass(frozen=True)
+class Block:
+    params: Mapping[str, Node | None]  # None: required
+    layers: Node
+    loc: Loc
+
+
+def closest(word: str, choices: list[str]) -> str:
+    """' (did you mean X?)' for the closest choice, or ''."""
+    m = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean '{m[0]}'?)" if m else ""
+
+
+_DOLLAR = re.compile(r"\$\{([^}]*)\}|\$([A-Za-z_]\w*)")
+
+
+class Parser:
+    """Expands one document. Use :func:`parse_spec`; a Parser is single-use."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.layers: list[LayerSpec] = []
+        self.names: dict[str, Loc] = {}  # every layer name and alias → where it was defined
+        self.aliases: dict[str, str] = {}  # alias → the layer whose output it names
+        self.counters: dict[tuple[str, str], int] = {}
+        self.blocks: dict[str, Block] = {}
+        self.written_names: set[str] = set()
+
+    # ---- errors and values -------------------------------------------------------------------
+    def err(self, msg: str, node: Node | None, layer: str | None = None) -> SpecError:
+        return SpecError(msg, loc(node, self.file), layer)
+
+    def resolve(self, node: Node, scope: Scope) -> Node:
+        """Substitute ``$param`` and ``${expr}`` in a scalar node (other nodes pass through)."""
+        if not (isinstance(node, ScalarNode) and node.tag == STR and "$" in node.value):
+            return node
+        text = node.value
+        whole = _DOLLAR.fullmatch(text)
+        if whole and whole.group(2):
+            name = whole.group(2)
+            if name not in scope.env:
+                known = ", ".join(f"${k}" for k in sorted(scope.env)) or "none here"
+                raise self.err(f"unknown parameter '${name}' (parameters: {known})", node)
+            return scope.env[name]
+        values = {k: scalar(v) for k, v in scope.env.items() if isinstance(v, ScalarNode)}
+
+        def compute(m: re.Match[str]) -> str:
+            try:
+                return str(expr.evaluate(m.group(1) or m.group(2), values))
+            except expr.ExprError as e:
+                raise self.err(f"in '{text}': {e}", node) from None
+
+        if whole:
+            try:
+                v = expr.evaluate(whole.group(1), values)
+            except expr.ExprError as e:
+                raise self.err(f"in '{text}': {e}", node) from None
+            tag = BOOL if isinstance(v, bool) else INT
+            return ScalarNode(tag, str(v).lower() if isinstance(v, bool) else str(v), node.start_mark, node.end_mark)
+        return ScalarNode(STR, _DOLLAR.sub(compute, text), node.start_mark, node.end_mark)
+
+    def value(self, node: Node, scope: Scope) -> Any:
+        """A plain Python value (scalars, lists of scalars) after substitution."""
+        node = self.resolve(node, scope)
+        if isinstance(node, ScalarNode):
+            return scalar(node)
+        if isinstance(node, SequenceNode):
+            return [self.value(n, scope) for n in node.value]
+        raise self.err("expected a value, got a mapping", node)
+
+    def mapping(self, node: Node, what: str, layer: str | None = None) -> list[tuple[str, Node, Node]]:
+        """(key, key node, value node) of a mapping, refusing duplicate and non-string keys."""
+        if not isinstance(node, MappingNode):
+            raise self.err(f"{what} must be a mapping", node, layer)
+        seen: dict[str, Node] = {}
+        out = []
+        for k, v in node.value:
+            if not isinstance(k, ScalarNode) or k.tag not in (STR, INT, BOOL):
+                raise self.err(f"{what}: keys must be plain names", k, layer)
+            key = str(k.value)
+            if key in seen:
+                first = loc(seen[key], self.file)
+                raise self.err(f"duplicate key '{key}' in {what} (first at line {first.line})", k, layer)
+            seen[key] = k
+            out.append((key, k, v))
+        return out
+
+    # ---- the document ------------------------------------------------------------------------
+    def document(self, root: Node) -> NetSpec:
+        top = {k: (kn, v) for k, kn, v in self.mapping(root, "the spec (top level)")}
+        for k, (kn, _) in top.items():
+            if k not in TOP_KEYS:
+                raise self.err(
+                    f"unknown top-level key '{k}'{closest(k, list(TOP_KEYS))}; expected {', '.join(TOP_KEYS)}", kn
+                )
+        for key in ("input", "layers"):
+            if key not in top:
+                raise self.err(f"missing '{key}'; a spec needs 'input' (e.g. [3, 224, 224]) and 'layers'", root)
+        name_node = top.get("name", (None, None))[1]
+        name = Path(self.file).stem if name_node is None else self.value(name_node, Scope())
+        if not isinstance(name, (str, int)) or isinstance(name, bool):
+            raise self.err("'name' must be a string", name_node)
+        shape = self.input_shape(top["input"][1])
+        if "blocks" in top:
+            self.read_blocks(top["blocks"][1])
+        layers_node = top["layers"][1]
+        if not isinstance(layers_node, SequenceNode) or not layers_node.value:
+            raise self.err("'layers' must be a non-empty list of layers", layers_node)
+        self.written_names = _written_names(layers_node, self.blocks)
+        self.items(layers_node, Scope(), INPUT)
+        return NetSpec(str(name), shape, tuple(self.layers), self.file, loc(top["input"][1], self.file))
+
+    def input_shape(self, node: Node) -> tuple[int, ...]:
+        v = self.value(node, Scope()) if not isinstance(node, MappingNode) else None
+        ok = isinstance(v, list) and 1 <= len(v) <= 4 and all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in v)
+        if not ok:
+            raise self.err(
+                f"'input' must be a list of 1 to 4 positive integers: channels, then 0 to 3 spatial "
+                f"sizes, e.g. [3, 224, 224]; got {v!r}" if v is not None else "'input' must be a list such as [3, 224, 224]",
+                node,
+            )
+        return tuple(v)
+
+    def read_blocks(self, node: Node) -> None:
+        for name, kn, body in self.mapping(node, "'blocks'"):
+            if name in RULES or name in COMPOSITES or name in MODIFIERS:
+                raise self.err(f"block name '{name}' is already a layer type or keyword", kn)
+            fields = {k: v for k, _, v in self.mapping(body, f"block '{name}'")}
+            for k in fields:
+                if k not in ("params", "layers", "description"):
+                    raise self.err(f"block '{name}': unknown key '{k}'; expected params, layers", body)
+            if "layers" not in fields or not isinstance(fields["layers"], SequenceNode):
+                raise self.err(f"block '{name}' needs 'layers': a list of layers", body)
+            params: dict[str, Node | None] = {}
+            if "params" in fields:
+                for p, _, default in self.mapping(fields["params"], f"params of block '{name}'"):
+                    is_null = isinstance(default, ScalarNode) and scalar(default) is None
+                    params[p] = None if is_null else default
+            self.blocks[name] = Block(params, fields["layers"], loc(kn, self.file))
+
+    # ---- items -------------------------------------------------------------------------------
+    def items(self, seq: Node, scope: Scope, prev: str) -> str:
+        """Expand a list of items; returns the name of the last output."""
+        seq = self.resolve(seq, scope)
+        if not isinstance(seq, SequenceNode):
+            raise self.err("expected a list of layers", seq)
+        for node in seq.value:
+            prev = self.item(node, scope, prev)
+        return prev
+
+    def item(self, node: Node, scope: Scope, prev: str) -> str:
+        node = self.resolve(node, scope)
+        if isinstance(node, ScalarNode) and node.tag == STR:
+            return self.typed(node.value, node, None, {}, scope, prev)
+        if not isinstance(node, MappingNode):
+            raise self.err(
+                "a layer must be a type name (e.g. relu) or a mapping such as {conv: {out: 16, kernel: 3}}", node
+            )
+        entries = self.mapping(node, "a layer")
+        types = [(k, kn, v) for k, kn, v in entries if k not in MODIFIERS]
+        mods = {k: v for k, _, v in entries if k in MODIFIERS}
+        if len(types) != 1:
+            if not types:
+                raise self.err(f"this layer has no type key, only {', '.join(mods)}", node)
+            names = ", ".join(t[0] for t in types)
+            known = [t[0] for t in types if self.is_type(t[0])]
+            if len(known) <= 1:
+                bad = next(t for t in types if not self.is_type(t[0]))
+                raise self.unknown_type(bad[0], bad[1], extra=f"; a layer's keys are one type plus {', '.join(MODIFIERS)}")
+            raise self.err(f"one layer has two type keys ({names}); give each its own list item", node)
+        tname, tnode, targs = types[0]
+        if "when" in mods:
+            when = self.value(mods["when"], scope)
+            if not isinstance(when, bool):
+                raise self.err(f"'when' must be true or false, got {when!r}", mods["when"])
+            if not when:
+                return prev
+        return self.typed(tname, tnode, targs, mods, scope, prev)
+
+    def is_type(self, t: str) -> bool:
+        return t in RULES or t in self.blocks or t in COMPOSITES
+
+    def unknown_type(self, t: str, node: Node, extra: str = "") -> SpecError:
+        known = sorted(RULES) + sorted(self.blocks) + list(COMPOSITES)
+        return self.err(f"unknown layer type '{t}'{closest(t, known)}{extra}; known types: {', '.join(known)}", node)
+
+    def typed(self, tname: str, tnode: Node, targs: Node | None, mods: Mapping[str, Node], scope: Scope, prev: str) -> str:
+        if not self.is_type(tname):
+            raise self.unknown_type(tname, tnode)
+        frozen = scope.frozen
+        if "frozen" in mods:
+            f = self.value(mods["frozen"], scope)
+            if not isinstance(f, bool):
+                raise self.err(f"'frozen' must be true or false, got {f!r}", mods["frozen"])
+            frozen = f
+        name = None
+        if "name" in mods:
+            name = self.value(mods["name"], scope)
+            if isinstance(name, bool) or not isinstance(name, (str, int)) or str(name) in ("", INPUT):
+                raise self.err(f"'name' must be a non-empty string other than 'input', got {name!r}", mods["name"])
+            name = str(name)
+        inputs = self.inputs(mods["from"], scope, name) if "from" in mods else [prev]
+        sub = Scope(scope.prefix, scope.env, frozen, scope.calls, scope.parent)
+        if "repeat" not in mods:
+            return self.expand(tname, tnode, targs, sub, name, inputs)
+        n = self.value(mods["repeat"], scope)
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise self.err(f"'repeat' must be a positive integer, got {n!r}", mods["repeat"])
+        if n > MAX_LAYERS:
+            raise self.err(f"'repeat: {n}' is more than {MAX_LAYERS:,} layers", mods["repeat"])
+        out = inputs[0] if len(inputs) == 1 else None
+        for i in range(n):
+            env = {**scope.env, "i": ScalarNode(INT, str(i), tnode.start_mark, tnode.end_mark)}
+            rep = Scope(scope.prefix, env, frozen, scope.calls, scope.parent)
+            ins = inputs if i == 0 else [out]
+            out = self.expand(tname, tnode, targs, rep, None if name is None else f"{name}.{i}", ins)
+        if name is not None:
+            self.alias(name, out, scope, mods["name"])
+        return out
+
+    def expand(self, tname: str, tnode: Node, targs: Node | None, scope: Scope, name: str | None, inputs: list[str]) -> str:
+        if tname in RULES:
+            return self.primitive(tname, tnode, targs, scope, name, inputs)
+        if len(inputs) != 1:
+            raise self.err(f"'{tname}' takes one input; 'from' names {len(inputs)}", tnode, name)
+        if tname in self.blocks:
+            return self.call(tname, tnode, targs, scope, name, inputs[0])
+        return self.composite(tname, tnode, targs, scope, name, inputs[0])
+
+    # ---- names ---------------------------------------------------------------------------------
+    def fresh(self, scope: Scope, tname: str) -> str:
+        key = (scope.prefix, tname)
+        n = self.counters.get(key, 0)
+        while True:
+            n += 1
+            cand = f"{scope.prefix}{tname}{n}"
+            if cand not in self.names and cand not in self.written_names:
+                self.counters[key] = n
+                return cand
+
+    def claim(self, full: str, node: Node | None, layer: str) -> None:
+        if full == INPUT:
+            raise self.err("'input' is reserved for the network's input", node, layer)
+        if full in self.names:
+            first = self.names[full]
+            raise self.err(f"duplicate name '{full}' (first defined at line {first.line})", node, layer)
+        self.names[full] = loc(node, self.file)
+
+    def alias(self, name: str, target: str, scope: Scope, node: Node) -> None:
+        full = scope.prefix + name
+        if full == target:
+            return
+        self.claim(full, node, full)
+        self.aliases[full] = target
+
+    def lookup(self, ref: str, scope: Scope) -> str | None:
+        if ref == INPUT:
+            return INPUT
+        s: Scope | None = scope
+        prefixes = []
+        while s is not None:
+            prefixes.append(s.prefix)
+            s = s.parent
+        for p in [*prefixes, ""]:
+            full = p + ref
+            if full in self.aliases:
+                return self.aliases[full]
+            if full in self.names:
+                return full
+        return None
+
+    def inputs(self, node: Node, scope: Scope, layer: str | None) -> list[str]:
+        v = self.value(node, scope)
+        refs = v if isinstance(v, list) else [v]
+        if not refs:
+            raise self.err("'from' is an empty list; name at least one earlier layer (or 'input')", node, layer)
+        out = []
+        for r in refs:
+            if isinstance(r, bool) or not isinstance(r, (str, int)):
+                raise self.err(f"'from' must name layers, got {r!r}", node, layer)
+            found = self.lookup(str(r), scope)
+            if found is None:
+                if str(r) in self.written_names:
+                    raise self.err(
+                        f"'from' names '{r}', which is defined later; a layer can only take inputs "
+                        "from layers before it", node, layer,
+                    )
+                raise self.err(
+                    f"'from' names '{r}', which is not an earlier layer{closest(str(r), list(self.names))}",
+                    node, layer,
+                )
+            out.append(found)
+        return out
+
+    # ---- primitives, blocks, composites --------------------------------------------------------
+    def primitive(self, tname: str, tnode: Node, targs: Node | None, scope: Scope, name: str | None, inputs: list[str]) -> str:
+        rule = RULES[tname]
+        full = scope.prefix + name if name is not None else self.fresh(scope, tname)
+        self.claim(full, tnode, full)
+        args, arg_locs, given = self.layer_args(rule.args, tname, targs, scope, full, tnode)
+        if len(inputs) < rule.min_inputs:
+            raise self.err(
+                f"{tname} needs at least {rule.min_inputs} inputs; list them with from: [a, b]", tnode, full
+            )
+        if rule.max_inputs is not None and len(inputs) > rule.max_inputs:
+            raise self.err(f"{tname} takes {rule.max_inputs} input; 'from' names {len(inputs)}", tnode, full)
+        if len(self.layers) >= MAX_LAYERS:
+            raise self.err(f"the spec expands to more than {MAX_LAYERS:,} layers", tnode, full)
+        self.layers.append(
+            LayerSpec(full, tname, args, tuple(inputs), loc(tnode, self.file), scope.frozen, arg_locs, given)
+        )
+        return full
+
+    def layer_args(self, schema: tuple[Arg, ...], tname: str, targs: Node | None, scope: Scope, layer: str, tnode: Node):
+        targs = None if targs is None else self.resolve(targs, scope)
+        given: dict[str, Node] = {}
+        if targs is not None and not (isinstance(targs, ScalarNode) and scalar(targs) is None):
+            if not isinstance(targs, MappingNode):
+                raise self.err(
+                    f"the arguments of {tname} must be a mapping such as {{{_example(schema)}}}, or null for defaults",
+                    targs, layer,
+                )
+            given = {k: v for k, _, v in self.mapping(targs, f"the arguments of {tname}", layer)}
+        names = [a.name for a in schema]
+        for k, v in given.items():
+            if k not in names:
+                expect = f"its arguments are {', '.join(names)}" if names else "it takes no arguments"
+                raise self.err(f"{tname} has no argument '{k}'{closest(k, names)}; {expect}", v, layer)
+        args: dict[str, Any] = {}
+        locs: dict[str, Loc] = {}
+        for a in schema:
+            if a.name not in given:
+                if a.required:
+                    what = f" ({a.doc})" if a.doc else ""
+                    raise self.err(f"{tname} needs argument '{a.name}'{what}", targs or tnode, layer)
+                args[a.name] = a.default
+                continue
+            node = given[a.name]
+            raw = self.value(node, scope) if not isinstance(node, MappingNode) else node
+            try:
+                args[a.name] = check_arg(a.kind, raw)
+            except ValueError:
+                shown = "a mapping" if isinstance(raw, Node) else repr(raw)
+                raise self.err(
+                    f"argument '{a.name}' of {tname} must be {expectation(a.kind)}, got {shown}", node, layer
+                ) from None
+            locs[a.name] = loc(node, self.file)
+        return args, locs, tuple(k for k in names if k in given)
+
+    def call(self, bname: str, tnode: Node, targs: Node | None, scope: Scope, name: str | None, prev: str) -> str:
+        block = self.blocks[bname]
+        if bname in scope.calls or len(scope.calls) >= MAX_CALL_DEPTH:
+            raise self.err(f"block '{bname}' uses itself (through {' → '.join(scope.calls)})", tnode, name)
+        targs = None if targs is None else self.resolve(targs, scope)
+        given: dict[str, Node] = {}
+        if targs is not None and not (isinstance(targs, ScalarNode) and scalar(targs) is None):
+            given = {k: self.resolve(v, scope) for k, _, v in self.mapping(targs, f"the parameters of block {bname}", name)}
+        for k, v in given.items():
+            if k not in block.params:
+                known = ", ".join(block.params) or "none"
+                raise self.err(f"block {bname} has no parameter '{k}'{closest(k, list(block.params))}; its parameters: {known}", v, name)
+        env: dict[str, Node] = {}
+        for p, default in block.params.items():
+            if p in given:
+                env[p] = given[p]
+            elif default is None:
+                raise self.err(f"block {bname} needs parameter '{p}'", targs or tnode, name)
+            else:
+                env[p] = default
+        label = scope.prefix + name if name is not None else self.fresh(scope, bname)
+        inner = Scope(label + ".", env, scope.frozen, (*scope.calls, bname), scope)
+        out = self.items(block.layers, inner, prev)
+        if out == prev:
+            return prev
+        self.claim(label, tnode, label)
+        self.aliases[label] = out
+        return out
+
+    def composite(self, kind: str, tnode: Node, targs: Node | None, scope: Scope, name: str | None, prev: str) -> str:
+        inner = scope if name is None else Scope(scope.prefix + name + ".", scope.env, scope.frozen, scope.calls, scope)
+        targs = None if targs is None else self.resolve(targs, scope)
+        if kind == "seq":
+            out = self.items(targs, inner, prev) if targs is not None else prev
+            if name is not None and out != prev:
+                self.claim(scope.prefix + name, tnode, name)
+                self.aliases[scope.prefix + name] = out
+            return out
+        if kind == "residual":
+            fields = {k: v for k, _, v in self.mapping(targs, "residual (keys: body, shortcut, merge)", name)}
+            for k in fields:
+                if k not in ("body", "shortcut", "merge"):
+                    raise self.err(f"residual has no key '{k}'; expected body, shortcut, merge", targs, name)
+            if "body" not in fields:
+                raise self.err("residual needs 'body': the list of layers on the main path", targs, name)
+            branches = [fields["body"], fields.get("shortcut")]
+            merge = self.value(fields["merge"], scope) if "merge" in fields else "add"
+        else:
+            branch_node = targs
+            merge = "concat"
+            if isinstance(targs, MappingNode):
+                fields = {k: v for k, _, v in self.mapping(targs, "parallel (keys: branches, merge)", name)}
+                for k in fields:
+                    if k not in ("branches", "merge"):
+                        raise self.err(f"parallel has no key '{k}'; expected branches, merge", targs, name)
+                branch_node = fields.get("branches")
+                merge = self.value(fields["merge"], scope) if "merge" in fields else "concat"
+            branch_node = None if branch_node is None else self.resolve(branch_node, scope)
+            if not isinstance(branch_node, SequenceNode) or len(branch_node.value) < 2:
+                raise self.err("parallel needs 'branches': a list of two or more layer lists", targs, name)
+            branches = branch_node.value
+        if merge not in ("add", "concat", "mul"):
+            raise self.err(f"merge must be add, concat or mul, got {merge!r}", targs, name)
+        outs = []
+        for b in branches:
+            b = None if b is None else self.resolve(b, scope)
+            empty = b is None or (isinstance(b, ScalarNode) and scalar(b) is None)
+            outs.append(prev if empty else self.items(b, inner, prev))
+        merged = None if name is None else name
+        return self.primitive(merge, tnode, None, Scope(scope.prefix, scope.env, scope.frozen, scope.calls, scope.parent), merged, outs)
+
+
+def _example(schema: tuple[Arg, ...]) -> str:
+    req = [a.name for a in schema if a.required] or [a.name for a in schema[:1]]
+    return ", ".join(f"{n}: ..." for n in req)
+
+
+def _written_names(layers: Node, blocks: Mapping[str, Block]) -> set[str]:
+    """Every literal ``name:`` string in the layer list (for 'defined later' messages and fresh names)."""
+    out: set[str] = set()
+    stack = [layers]
+    seen: set[int] = set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if isinstance(n, MappingNode):
+            for k, v in n.value:
+                if isinstance(k, ScalarNode) and k.value == "name" and isinstance(v, ScalarNode) and "$" not in str(v.value):
+                    out.add(str(v.value))
+                stack.append(v)
+        elif isinstance(n, SequenceNode):
+            stack.extend(n.value)
+    return out
+
+
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, (list, tuple)):
+        return [_plain(x) for x in obj]
+    if isinstance(obj, Mapping):
+        return {k: _plain(v) for k, v in obj.items()}
+    return obj
+
+
+def parse_spec(source: str | Path | Mapping[str, Any], *, text: str | None = None) -> NetSpec:
+    """Parse a spec from a path, a Python mapping, or (with ``text``) YAML text named ``source``."""
+    if isinstance(source, Mapping):
+        file = str(source.get("name", "<dict>")) if isinstance(source.get("name"), str) else "<dict>"
+        return Parser(file).document(from_python(_plain(source)))
+    file = str(source)
+    body = read_text(source) if text is None else text
+    return Parser(file).document(compose(body, file))
