@@ -5,44 +5,14 @@ Exit statuses: 0 success; 1 a check failed; 2 an invalid spec or invalid usage.
 
 from __future__ import annotations
 
-import sys
-from typing import Any
-
 import click
 
 from . import __version__
-from .analysis import DTYPES, OPTIMIZERS, Report, analyze
+from .analysis import DTYPES, OPTIMIZERS
+from .commands.common import batch_option, fail, input_option, run_analysis
 from .errors import CnncalcError, SpecError
 
 FORMATS = ("table", "json", "csv", "markdown")
-
-
-def _fail(message: str, status: int = 2) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(status)
-
-
-def _shape(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
-    if value is None:
-        return None
-    try:
-        shape = tuple(int(v) for v in value.replace("x", ",").split(","))
-    except ValueError:
-        shape = ()
-    if not 1 <= len(shape) <= 4 or any(v <= 0 for v in shape):
-        raise click.BadParameter("expected channels then 0 to 3 positive spatial sizes, e.g. 3,224,224")
-    return shape
-
-
-def _run(spec: str, **kw: Any) -> Report:
-    """Analyse, print warnings to stderr, and turn spec errors into exit status 2."""
-    try:
-        report = analyze(spec, **kw)
-    except SpecError as e:
-        _fail(str(e))
-    for w in report.warnings:
-        click.echo(f"warning: {w}", err=True)
-    return report
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -56,10 +26,6 @@ def cli() -> None:
     """
 
 
-batch_option = click.option("--batch", "-b", type=click.IntRange(min=1), default=1, show_default=True, help="Batch size N.")
-input_option = click.option("--input", "input_shape", callback=_shape, metavar="C,H,W", help="Override the spec's input shape.")
-
-
 @cli.command()
 @click.argument("spec", metavar="SPEC.yaml")
 @batch_option
@@ -70,7 +36,7 @@ input_option = click.option("--input", "input_shape", callback=_shape, metavar="
 @click.option("--strict", is_flag=True, help="Treat a floored (non-integer) output size as an error.")
 def summarize(spec: str, batch: int, input_shape, dtype: str, optimizer: str, fmt: str, strict: bool) -> None:
     """Per-layer output shape, parameters, MACs, memory and receptive field, with totals."""
-    report = _run(spec, batch=batch, input_shape=input_shape, dtype=dtype, optimizer=optimizer, strict=strict)
+    report = run_analysis(spec, batch=batch, input_shape=input_shape, dtype=dtype, optimizer=optimizer, strict=strict)
     if fmt == "table":
         from .render.table import render
 
@@ -96,7 +62,7 @@ def explain(spec: str, layers: tuple[str, ...], batch: int, input_shape) -> None
             for line in lines:
                 click.echo(f"  {line}")
     except SpecError as e:
-        _fail(str(e))
+        fail(str(e))
 
 
 @cli.command()
@@ -122,10 +88,17 @@ def layer_types() -> None:
             click.echo(f"{'':16} args: {args}")
 
 
+from .commands import import_cmd, rf, torch_cmds  # noqa: E402  (each module lists its commands)
+
+for _module in (rf, torch_cmds, import_cmd):
+    for _command in _module.COMMANDS:
+        cli.add_command(_command)
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)
     except CnncalcError as e:  # pragma: no cover - every command handles its own
-        _fail(str(e))
+        fail(str(e))
     except RecursionError:
-        _fail("the spec nests too deeply to analyse")
+        fail("the spec nests too deeply to analyse")
