@@ -10,22 +10,34 @@ from .. import arith
 from .base import Arg, Args, Inferred, Rule, Shape, ShapeError, Window, per_axis, spatial_rank
 
 AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+UNITS = {"L": "element", "H": "row", "W": "column", "D": "plane"}
+
+
+def _count(n: int, unit: str) -> str:
+    return f"{n} {unit}{'s' if n > 1 else ''}" + ("" if "input" not in unit else (" are" if n > 1 else " is"))
 
 
 def floor_warnings(n: Shape, k: Shape, s: Shape, pads: Sequence[tuple[int, int]], d: Shape) -> tuple[str, ...]:
-    """One text per axis where (N + 2P − D·(F−1) − 1)/S is not an integer ("fractions are illegal")."""
-    out = []
-    names = AXES[len(n)]
-    for i, axis in enumerate(names):
+    """One text for the axes where (N + 2P − D·(F−1) − 1)/S is not an integer ("fractions are illegal").
+
+    Axes with the same arithmetic are reported together (a square input gives one line, not two).
+    """
+    texts: dict[str, list[str]] = {}
+    for i, axis in enumerate(AXES[len(n)]):
         pl, pr = pads[i]
         lost = arith.floor_remainder(n[i], k[i], s[i], pl, pr, d[i])
-        if lost:
-            out.append(
-                f"{axis}: {arith.explain_conv_len(n[i], k[i], s[i], pl, pr, d[i])} is not an integer; "
-                f"it is floored, so the last {lost} row{'s' if lost > 1 else ''} of the padded "
-                f"input {'are' if lost > 1 else 'is'} never covered"
-            )
-    return tuple(out)
+        if not lost:
+            continue
+        unit = UNITS[axis]
+        what = (
+            f"only padding is dropped (the last {_count(lost, unit)} of the padded input)"
+            if lost <= pr
+            else f"the last {_count(lost - pr, 'input ' + unit)} never covered"
+        )
+        texts.setdefault(f"{arith.explain_conv_len(n[i], k[i], s[i], pl, pr, d[i])} is floored; {what}", []).append(axis)
+    if not texts:
+        return ()
+    return ("output size is not an integer: " + "; ".join(f"{'/'.join(a)}: {t}" for t, a in texts.items()),)
 
 
 def resolve_padding(padding: object, k: Shape, s: Shape, d: Shape) -> list[tuple[int, int]]:

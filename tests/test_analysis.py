@@ -1,0 +1,142 @@
+"""Totals, memory models and the report's data contract, worked by hand on small nets."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+import cnncalc
+from cnncalc.cli import cli
+
+CHAIN = {
+    "input": [1, 4, 4],  # 16 elements
+    "layers": [
+        {"conv": {"out": 2, "kernel": 1}, "name": "c"},  # 2x4x4 = 32 elements; 2·1 + 2 = 4 params
+        {"relu": None, "name": "r"},  # 32 elements
+    ],
+}
+
+
+def test_inference_peak_by_hand():
+    m = cnncalc.analyze(CHAIN).memory
+    # conv runs: input (16) + its output (32) alive = 48; then input freed.
+    # relu runs: conv output (32) + relu output (32) = 64 -> peak; conv output freed.
+    assert m.inference_peak_activation_bytes == 64 * 4
+    assert m.inference_peak_bytes == 4 * 4 + 64 * 4
+
+
+def test_skip_connection_keeps_its_tensor_alive():
+    spec = {
+        "input": [1, 10],
+        "layers": [
+            {"relu": None, "name": "a"},  # 10
+            {"relu": None, "name": "b"},  # 10, a still alive for the add
+            {"relu": None, "name": "c"},  # 10
+            {"add": None, "from": ["a", "c"]},  # 10
+        ],
+    }
+    m = cnncalc.analyze(spec).memory
+    # a: in+a = 20 (input freed) -> 10; b: a+b = 20; c: a+b+c = 30 (b freed) -> 20; add: a+c+out = 30.
+    assert m.inference_peak_activation_bytes == 30 * 4
+
+
+def test_training_estimate_by_hand():
+    m = cnncalc.analyze(CHAIN, optimizer="adam").memory
+    params = 4 * 4
+    saved = (16 + 32 + 32) * 4
+    assert m.training_bytes == params + params + 2 * params + saved
+    assert cnncalc.analyze(CHAIN, optimizer="sgd").memory.training_bytes == params + params + saved
+
+
+def test_dtype_changes_bytes_only():
+    r16 = cnncalc.analyze(CHAIN, dtype="float16")
+    r32 = cnncalc.analyze(CHAIN)
+    assert r16.totals.activation_bytes * 2 == r32.totals.activation_bytes
+    assert r16.totals.params == r32.totals.params and r16.totals.macs == r32.totals.macs
+
+
+def test_frozen_parameters_are_reported_apart():
+    spec = {
+        "input": [3, 8, 8],
+        "layers": [
+            {"conv": {"out": 4, "kernel": 3}, "frozen": True},  # 4·3·9 + 4 = 112
+            "flatten",
+            {"linear": {"out": 2}},  # 4·6·6·2 + 2 = 290
+        ],
+    }
+    t = cnncalc.analyze(spec).totals
+    assert (t.params, t.trainable_params, t.frozen_params) == (402, 290, 112)
+
+
+def test_rows_sum_to_totals_on_every_shipped_spec():
+    from pathlib import Path
+
+    for path in sorted(Path("specs").glob("*.yaml")):
+        r = cnncalc.analyze(path)
+        assert r.totals.params == sum(s.params for s in r.layers)
+        assert r.totals.macs == sum(s.macs for s in r.layers)
+        assert r.totals.activation_elements == sum(s.activation_elements for s in r.layers)
+
+
+def test_json_contract():
+    res = CliRunner().invoke(cli, ["summarize", "specs/vgg16.yaml", "--format", "json", "--batch", "2"])
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.stdout)
+    assert d["input_shape"] == [2, 3, 224, 224]
+    first = d["layers"][0]
+    for key in ("name", "type", "inputs", "output_shape", "params", "macs", "flops", "activation_bytes"):
+        assert key in first
+    assert first["output_shape"] == [2, 64, 224, 224]
+    assert first["inputs"] == ["input"]
+    for key in ("params", "trainable_params", "macs", "flops", "activation_bytes", "param_bytes"):
+        assert isinstance(d["totals"][key], int)
+    assert d["totals"]["params"] == 138_357_544
+    assert d["totals"]["macs"] == 2 * 15_470_264_320
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "markdown"])
+def test_other_formats_name_every_layer(fmt):
+    res = CliRunner().invoke(cli, ["summarize", "specs/resnet50.yaml", "--format", fmt])
+    assert res.exit_code == 0, res.output
+    for name in ("conv1", "layer4.2.conv3", "fc"):
+        assert name in res.stdout
+
+
+def test_csv_has_one_row_per_layer():
+    import csv
+    import io
+
+    res = CliRunner().invoke(cli, ["summarize", "specs/vgg16.yaml", "--format", "csv"])
+    rows = list(csv.DictReader(io.StringIO(res.stdout)))
+    assert len(rows) == len(cnncalc.analyze("specs/vgg16.yaml").layers)
+    assert rows[0]["output_shape"] == "1x64x224x224" and rows[0]["params"] == "1792"
+
+
+def test_floor_warning_and_strict():
+    spec_text = "input: [3, 7, 7]\nlayers:\n  - {conv: {out: 1, kernel: 3, stride: 3}, name: c}\n"
+    runner = CliRunner()
+    with runner.isolated_filesystem():
+        open("s.yaml", "w").write(spec_text)
+        ok = runner.invoke(cli, ["summarize", "s.yaml", "-f", "json"])
+        assert ok.exit_code == 0
+        assert "warning: s.yaml:3:6: layer 'c'" in ok.stderr
+        assert "4/3 + 1" in ok.stderr and "2.33333" in ok.stderr
+        strict = runner.invoke(cli, ["summarize", "s.yaml", "--strict"])
+        assert strict.exit_code == 2
+        assert "--strict" in strict.stderr
+
+
+def test_summarize_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from cnncalc.cli import main; sys.argv=['cnncalc','summarize','specs/resnet50.yaml','-f','json'];\n"
+        "import io, contextlib\n"
+        "try:\n  main()\nexcept SystemExit: pass\n"
+        "assert 'torch' not in sys.modules, 'torch imported'; assert 'numpy' not in sys.modules, 'numpy imported'"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr

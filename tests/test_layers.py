@@ -1,0 +1,115 @@
+"""One row per layer rule: shape, parameters, buffers and MACs worked out by hand from the formulas.
+
+Every registered rule must appear here (see test_every_rule_is_covered).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import cnncalc
+from cnncalc.layers import RULES
+
+
+def run(input_shape, *items, batch=1):
+    spec = {"input": list(input_shape), "layers": list(items)}
+    return cnncalc.analyze(spec, batch)
+
+
+# (input, layer item(s), output shape without batch, params, buffers, MACs) — numbers by hand.
+CASES = {
+    "conv": [
+        ([3, 224, 224], {"conv": {"out": 64, "kernel": 3, "padding": 1}}, [64, 224, 224], 3 * 64 * 9 + 64, 0, 64 * 224 * 224 * 3 * 9),
+        ([3, 224, 224], {"conv": {"out": 64, "kernel": 7, "stride": 2, "padding": 3, "bias": False}}, [64, 112, 112], 64 * 3 * 49, 0, 64 * 112 * 112 * 3 * 49),
+        ([32, 56, 56], {"conv": {"out": 32, "kernel": 3, "padding": 1, "groups": 32, "bias": False}}, [32, 56, 56], 32 * 9, 0, 32 * 56 * 56 * 9),
+        ([8, 20, 20], {"conv": {"out": 4, "kernel": 3, "dilation": 2, "groups": 2}}, [4, 16, 16], 4 * 4 * 9 + 4, 0, 4 * 16 * 16 * 4 * 9),
+        ([4, 10, 12], {"conv": {"out": 6, "kernel": [1, 3], "padding": [0, 1], "stride": [2, 1]}}, [6, 5, 12], 6 * 4 * 3 + 6, 0, 6 * 5 * 12 * 4 * 3),
+        ([2, 9], {"conv": {"out": 3, "kernel": 4, "padding": "same"}}, [3, 9], 3 * 2 * 4 + 3, 0, 3 * 9 * 2 * 4),
+        ([2, 9], {"conv": {"out": 3, "kernel": 4, "padding": "valid"}}, [3, 6], 3 * 2 * 4 + 3, 0, 3 * 6 * 2 * 4),
+        ([1, 8, 8, 8], {"conv": {"out": 2, "kernel": 3, "stride": 2}}, [2, 3, 3, 3], 2 * 27 + 2, 0, 2 * 27 * 27),
+    ],
+    "maxpool": [
+        ([64, 112, 112], {"maxpool": {"kernel": 3, "stride": 2, "padding": 1}}, [64, 56, 56], 0, 0, 0),
+        ([64, 112, 112], {"maxpool": {"kernel": 3, "stride": 2, "ceil_mode": True}}, [64, 56, 56], 0, 0, 0),
+        ([1, 6, 6], {"maxpool": {"kernel": 3, "stride": 2, "ceil_mode": True}}, [1, 3, 3], 0, 0, 0),
+        ([1, 6, 6], {"maxpool": {"kernel": 3, "stride": 2}}, [1, 2, 2], 0, 0, 0),
+        ([1, 10], {"maxpool": {"kernel": 2, "dilation": 2}}, [1, 4], 0, 0, 0),
+    ],
+    "avgpool": [
+        ([16, 28, 28], {"avgpool": {"kernel": 2}}, [16, 14, 14], 0, 0, 0),
+        ([16, 7, 7], {"avgpool": {"kernel": 2, "ceil_mode": True}}, [16, 4, 4], 0, 0, 0),
+    ],
+    "adaptiveavgpool": [
+        ([512, 7, 7], {"adaptiveavgpool": {"out": 1}}, [512, 1, 1], 0, 0, 0),
+        ([256, 13, 13], {"adaptiveavgpool": {"out": 6}}, [256, 6, 6], 0, 0, 0),
+        ([4, 7, 5], {"adaptiveavgpool": {"out": [3, None]}}, [4, 3, 5], 0, 0, 0),
+    ],
+    "adaptivemaxpool": [([8, 9, 9, 9], {"adaptivemaxpool": {"out": 2}}, [8, 2, 2, 2], 0, 0, 0)],
+    "linear": [
+        ([25088], {"linear": {"out": 4096}}, [4096], 25088 * 4096 + 4096, 0, 25088 * 4096),
+        ([84], {"linear": {"out": 10, "bias": False}}, [10], 840, 0, 840),
+        ([5, 7], {"linear": {"out": 3}}, [5, 3], 7 * 3 + 3, 0, 5 * 7 * 3),
+    ],
+    "flatten": [
+        ([512, 7, 7], "flatten", [25088], 0, 0, 0),
+        ([4, 3, 5], {"flatten": {"start_dim": 2}}, [4, 15], 0, 0, 0),
+        ([4, 3, 5, 2], {"flatten": {"start_dim": 1, "end_dim": 2}}, [12, 5, 2], 0, 0, 0),
+    ],
+    "batchnorm": [
+        ([64, 56, 56], "batchnorm", [64, 56, 56], 128, 129, 0),
+        ([10], {"batchnorm": {"affine": False}}, [10], 0, 21, 0),
+        ([6, 4, 4, 4], {"batchnorm": {"track_running_stats": False}}, [6, 4, 4, 4], 12, 0, 0),
+    ],
+    "dropout": [([100], {"dropout": {"p": 0.2}}, [100], 0, 0, 0)],
+    "add": [([3, 8, 8], [{"conv": {"out": 3, "kernel": 1, "bias": False}, "name": "a"}, {"add": None, "from": ["input", "a"]}], [3, 8, 8], 0, 0, 0)],
+    "mul": [([4, 8, 8], [{"adaptiveavgpool": {"out": 1}, "name": "g"}, {"mul": None, "from": ["input", "g"]}], [4, 8, 8], 0, 0, 0)],
+    "concat": [([3, 8, 8], [{"conv": {"out": 5, "kernel": 1}, "name": "a"}, {"concat": None, "from": ["input", "a"]}], [8, 8, 8], 0, 0, 0)],
+}
+ACTIVATIONS = ["relu", "relu6", "leakyrelu", "sigmoid", "tanh", "softmax", "gelu", "silu", "hardswish", "hardsigmoid", "elu", "identity"]
+for name in ACTIVATIONS:
+    CASES[name] = [([3, 5, 5], name, [3, 5, 5], 0, 0, 0)]
+
+ROWS = [(t, *case) for t, cases in CASES.items() for case in cases]
+
+
+def test_every_rule_is_covered():
+    assert set(RULES) == set(CASES)
+
+
+@pytest.mark.parametrize("layer_type,inp,item,shape,params,buffers,macs", ROWS)
+def test_rule(layer_type, inp, item, shape, params, buffers, macs):
+    items = item if isinstance(item, list) else [item]
+    last = run(inp, *items).layers[-1]
+    assert last.type == layer_type
+    assert list(last.output_shape) == [1, *shape]
+    assert last.params == params
+    assert last.buffers == buffers
+    assert last.macs == macs
+
+
+@pytest.mark.parametrize("layer_type,inp,item,shape,params,buffers,macs", ROWS)
+def test_batch_scales_macs_and_activations_not_params(layer_type, inp, item, shape, params, buffers, macs):
+    items = item if isinstance(item, list) else [item]
+    last = run(inp, *items, batch=3).layers[-1]
+    assert list(last.output_shape) == [3, *shape]
+    assert (last.params, last.macs) == (params, 3 * macs)
+    n = 1
+    for v in shape:
+        n *= v
+    assert last.activation_elements == 3 * n
+    assert last.activation_bytes == 12 * n
+
+
+@pytest.mark.parametrize(
+    "layer_type,flops",
+    [
+        # conv: 2 per MAC + one bias add per output element
+        ("conv", 2 * (64 * 224 * 224 * 27) + 64 * 224 * 224),
+        ("relu", 3 * 5 * 5),
+        ("batchnorm", 2 * 64 * 56 * 56),
+    ],
+)
+def test_flops_convention(layer_type, flops):
+    row = next(r for r in ROWS if r[0] == layer_type)
+    items = row[2] if isinstance(row[2], list) else [row[2]]
+    assert run(row[1], *items).layers[-1].flops == flops
