@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 Shape = tuple[int, ...]
 Args = Mapping[str, Any]
@@ -137,12 +139,13 @@ class Window:
     """The receptive-field step of a sliding-window layer, per spatial axis.
 
     ``kernel`` is the effective (dilated) kernel, ``stride`` the step, ``padding`` the *left* padding.
-    Strides are Fractions so that upsampling layers (stride 1/s) fit the same recurrence.
+    Strides and paddings are ints for conv and pooling; an upsampling layer (stride 1/s) gives
+    ``fractions.Fraction`` values, which the same recurrence accepts.
     """
 
     kernel: tuple[int, ...]
-    stride: tuple[Fraction, ...]
-    padding: tuple[Fraction, ...]
+    stride: tuple[int | Fraction, ...]
+    padding: tuple[int | Fraction, ...]
 
 
 # The receptive-field step of a layer is a Window, or one of these:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from fractions import Fraction
 from math import prod
 
 from .. import arith
@@ -108,8 +107,8 @@ class Conv(Rule):
             flops=2 * macs + (prod(shape) if bias else 0),
             rf=Window(
                 tuple(arith.effective_kernel(k[i], d[i]) for i in range(len(k))),
-                tuple(Fraction(v) for v in s),
-                tuple(Fraction(p[0]) for p in pads),
+                s,
+                tuple(p[0] for p in pads),
             ),
             warnings=floor_warnings(x[1:], k, s, pads, d),
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from fractions import Fraction
 from math import prod
 
 from .. import arith
@@ -68,8 +67,8 @@ class _Pool(Rule):
             flops=self.window_flops(prod(k), prod(shape)),
             rf=Window(
                 tuple(arith.effective_kernel(k[i], d[i]) for i in range(len(k))),
-                tuple(Fraction(v) for v in s),
-                tuple(Fraction(v) for v in p),
+                s,
+                p,
             ),
             warnings=warnings,
         )
@@ -130,7 +129,7 @@ class _AdaptivePool(Rule):
             rf: Window | str = GLOBAL
         elif all(arith.adaptive_is_uniform(n[i], out[i]) for i in range(len(n))):
             step = tuple(n[i] // out[i] for i in range(len(n)))
-            rf = Window(step, tuple(Fraction(v) for v in step), tuple(Fraction(0) for _ in step))
+            rf = Window(step, step, (0,) * len(step))
         else:
             rf = NONE
         return Inferred(
