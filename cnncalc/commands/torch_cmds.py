@@ -2,6 +2,189 @@
 
 from __future__ import annotations
 
+import importlib
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from ..errors import CnncalcError
+from .common import batch_option, fail, input_option
+
+INSTALL = "pip install 'cnncalc[torch]'"
+
+
+def _bridge(command: str) -> ModuleType:
+    """``cnncalc.torch``, or exit 2 with the install hint when torch is missing."""
+    try:
+        return importlib.import_module("cnncalc.torch")
+    except ImportError as e:
+        if e.name and e.name.split(".")[0] == "torch":
+            fail(f"cnncalc {command} needs PyTorch, which is not installed: {INSTALL}")
+        raise
+
+
+# ---- verify -------------------------------------------------------------------------------------
+def _shape(s: tuple[int, ...]) -> str:
+    return "x".join(map(str, s))
+
+
+def _value(field: str, v: Any) -> str:
+    return _shape(v) if field == "shape" else f"{v:,}"
+
+
+def _table(rows: list[Any]) -> list[str]:
+    """One line per layer: the analysis's value, and torch's after '≠' where they differ."""
+    head = ("layer", "type", "shape", "params", "buffers", "MACs", "")
+    cells = [head]
+    for r in rows:
+        bad = set(r.mismatches)
+        vals = []
+        for f in ("shape", "params", "buffers", "macs"):
+            e, m = getattr(r.expected, f), getattr(r.measured, f)
+            vals.append(_value(f, e) + (f" ≠ {_value(f, m)}" if f in bad else ""))
+        cells.append((r.name, r.type, *vals, "MISMATCH" if bad else "ok"))
+    widths = [max(len(c[i]) for c in cells) for i in range(len(head))]
+    right = {3, 4, 5}
+    return [
+        "  ".join(
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in cells
+    ]
+
+
+def _totals_line(v: Any) -> str:
+    e, m = v.expected, v.measured
+    if m is None:
+        return "totals: not measured (torch stopped)"
+    parts = []
+    for f, label in (
+        ("params", "params"),
+        ("trainable_params", "trainable"),
+        ("buffers", "buffers"),
+        ("macs", "MACs"),
+    ):
+        a, b = getattr(e, f), getattr(m, f)
+        parts.append(f"{label} {a:,}" + ("" if a == b else f" ≠ torch {b:,}"))
+    return "totals: " + ", ".join(parts)
+
+
+def _render(v: Any, show_all: bool) -> None:
+    where = f"{v.name} ({v.file}), batch {v.batch}, {v.device}"
+    rows = list(v.rows if show_all else v.mismatched)
+    if rows:
+        for line in _table(rows):
+            click.echo(line)
+    if v.error:
+        click.echo(f"torch refused a layer the analysis accepts: {v.error}")
+    click.echo(_totals_line(v))
+    bad = len(v.mismatched)
+    verdict = (
+        f"all {len(v.rows)} layers agree with torch (shape, params, buffers, MACs)"
+        if v.ok
+        else f"{bad} of {len(v.rows)} layers disagree"
+        + ("" if v.totals_agree else "; totals disagree")
+    )
+    click.echo(f"{where}: {verdict}")
+
+
+@click.command()
+@click.argument("spec", metavar="SPEC.yaml")
+@batch_option
+@input_option
+@click.option(
+    "--device",
+    type=click.Choice(["cpu", "cuda"]),
+    default="cpu",
+    show_default=True,
+    help="Where to run.",
+)
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+)
+@click.option("--all", "show_all", is_flag=True, help="List every layer, not only the mismatches.")
+def verify(
+    spec: str,
+    batch: int,
+    input_shape: tuple[int, ...] | None,
+    device: str,
+    fmt: str,
+    show_all: bool,
+) -> None:
+    """Build the net in PyTorch, run it once, and compare every layer with the analysis.
+
+    Compares each layer's output shape, parameters, buffers and MACs (FlopCounterMode flops / 2).
+    Exit status 0: all agree; 1: a mismatch; 2: invalid spec, too little memory, or no torch.
+    """
+    bridge = _bridge("verify")
+    try:
+        v = bridge.verify(spec, batch, input_shape=input_shape, device=device)
+    except CnncalcError as e:
+        fail(str(e))
+    if v.report.warnings:
+        n = len(v.report.warnings)
+        click.echo(
+            f"note: the analysis has {n} warning{'s' * (n > 1)} (cnncalc summarize shows them)",
+            err=True,
+        )
+    if fmt == "json":
+        click.echo(json.dumps(v.to_dict(), indent=2))
+    else:
+        _render(v, show_all)
+    sys.exit(0 if v.ok else 1)
+
+
+# ---- export -------------------------------------------------------------------------------------
+@click.command()
+@click.argument("spec", metavar="SPEC.yaml")
+@click.option(
+    "--to", "target", type=click.Choice(["pytorch", "onnx"]), default="pytorch", show_default=True
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    help="File to write (pytorch: default stdout).",
+)
+@input_option
+def export(spec: str, target: str, output: str | None, input_shape: tuple[int, ...] | None) -> None:
+    """Write the net as standalone PyTorch code (an nn.Module class), or as an ONNX file."""
+    bridge = _bridge("export")
+    try:
+        if target == "pytorch":
+            text = bridge.to_pytorch_source(spec, input_shape=input_shape)
+        else:
+            if output is None:
+                fail("--to onnx writes a binary file: give it with -o model.onnx")
+            bridge.to_onnx(spec, output, input_shape=input_shape)
+    except CnncalcError as e:
+        fail(str(e))
+    except ImportError as e:
+        if e.name != "onnx":
+            raise
+        fail("--to onnx needs the onnx package: pip install onnx")
+    except OSError as e:
+        fail(f"cannot write {output}: {e.strerror or e}")
+    if target == "pytorch" and output is None:
+        click.echo(text, nl=False)
+        return
+    if target == "pytorch":
+        try:
+            Path(output).write_text(text)
+        except OSError as e:
+            fail(f"cannot write {output}: {e.strerror or e}")
+    if output is not None:
+        click.echo(f"wrote {output}", err=True)
+
+
+COMMANDS: list[click.Command] = [verify, export]
