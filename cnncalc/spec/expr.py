@@ -41,8 +41,8 @@ def evaluate(text: str, env: Mapping[str, Any]) -> int | bool:
         raise ExprError(f"expression longer than {MAX_LEN} characters")
     try:
         tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError:
-        raise ExprError(f"'{text}' is not a valid expression") from None
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        raise ExprError(f"'{text}' is not a valid expression; expected e.g. width * 4") from None
     return _eval(tree.body, env)
 
 
@@ -86,8 +86,31 @@ def _eval(node: ast.AST, env: Mapping[str, Any]) -> int | bool:
     if isinstance(node, ast.IfExp):
         return _eval(node.body, env) if _eval(node.test, env) else _eval(node.orelse, env)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
-        raise ExprError("use // for integer division")
+        raise ExprError("'/' is not allowed: use // for integer division")
     raise ExprError(
-        "only integers, booleans, parameter names, + - * // %, comparisons, and/or/not and "
-        "'a if cond else b' are allowed"
+        f"{_what(node)} not allowed; expected integers, booleans, parameter names, + - * // %, "
+        "comparisons, and/or/not and 'a if cond else b'"
     )
+
+
+_WHAT = {
+    ast.Call: "a function call is",
+    ast.Attribute: "attribute access (a.b) is",
+    ast.Subscript: "indexing (a[b]) is",
+    ast.Lambda: "lambda is",
+    ast.List: "a list is",
+    ast.Tuple: "a tuple is",
+    ast.Dict: "a dict is",
+}
+_OPS = {ast.Pow: "**", ast.Div: "/", ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>",
+        ast.BitOr: "|", ast.BitAnd: "&", ast.BitXor: "^"}
+
+
+def _what(node: ast.AST) -> str:
+    if isinstance(node, ast.BinOp):
+        return f"the operator '{_OPS.get(type(node.op), type(node.op).__name__)}' is"
+    if isinstance(node, ast.Compare):
+        return "'in' and 'is' are"
+    if isinstance(node, ast.UnaryOp):
+        return "'~' is"
+    return _WHAT.get(type(node), f"'{type(node).__name__}' is")

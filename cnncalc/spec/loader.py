@@ -1,16 +1,31 @@
 """Safe YAML loading that keeps locations.
 
 The spec is *composed* into YAML nodes (never constructed into Python objects by PyYAML), so every
-value keeps its line and column. Tags that would construct objects are refused, alias bombs and
-recursive aliases are refused before anything walks the tree, and nesting is bounded.
+value keeps its line and column. The composer here is our own loop over the parser's events: it has
+no recursion (10,000 nested brackets are refused at level 201, not by a crash), it refuses tags that
+would construct objects before anything is built, it measures alias expansion as it goes (an alias
+bomb is refused without being expanded), and it converts every number and boolean once, so a bad
+``!!int`` or a 5,000-digit number is an error with a location rather than a traceback.
 """
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.events import (
+    AliasEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..errors import Loc, SpecError
@@ -19,18 +34,22 @@ _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 T = "tag:yaml.org,2002:"
 STR, INT, FLOAT, BOOL, NULL, SEQ, MAP = (T + x for x in ("str", "int", "float", "bool", "null", "seq", "map"))
-_ALLOWED_TAGS = {STR, INT, FLOAT, BOOL, NULL, SEQ, MAP, T + "timestamp"}
+TIMESTAMP = T + "timestamp"
+_SCALAR_TAGS = {STR, INT, FLOAT, BOOL, NULL, TIMESTAMP}
 
 MAX_DEPTH = 200  # nesting of YAML collections
-MAX_ALIAS_EXPANSION = 1_000_000  # nodes that aliases may add on top of those written out
+MAX_ALIAS_EXPANSION = 200_000  # nodes that aliases may add on top of those written out
 
 _ctor = yaml.constructor.SafeConstructor()
-_SCALARS = {
+_resolver = yaml.resolver.Resolver()
+_CONVERT = {
     INT: _ctor.construct_yaml_int,
     FLOAT: _ctor.construct_yaml_float,
     BOOL: _ctor.construct_yaml_bool,
     NULL: _ctor.construct_yaml_null,
 }
+_NO_VALUE = object()
+_PLAIN = "a spec holds only plain mappings, lists, numbers, booleans, strings and nulls (use blocks for reuse)"
 
 
 def loc(node: Node | None, file: str) -> Loc:
@@ -43,7 +62,10 @@ def loc(node: Node | None, file: str) -> Loc:
 
 def scalar(node: ScalarNode) -> Any:
     """The Python value of a scalar node: int, float, bool, None or str (timestamps stay text)."""
-    f = _SCALARS.get(node.tag)
+    v = node.__dict__.get("data", _NO_VALUE)
+    if v is not _NO_VALUE:
+        return v
+    f = _CONVERT.get(node.tag)
     return f(node) if f else str(node.value)
 
 
@@ -53,26 +75,43 @@ def read_text(path: str | Path) -> str:
     try:
         data = p.read_bytes()
     except FileNotFoundError:
-        raise SpecError("no such file", Loc(str(path))) from None
+        raise SpecError("no such file; expected the path of a YAML spec", Loc(str(path))) from None
     except IsADirectoryError:
         raise SpecError("is a folder; expected a YAML spec file", Loc(str(path))) from None
     except OSError as e:
-        raise SpecError(f"cannot be read: {e.strerror}", Loc(str(path))) from None
+        raise SpecError(f"cannot be read ({e.strerror}); expected a readable YAML spec file", Loc(str(path))) from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
         col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
         raise SpecError(
-            f"byte 0x{data[e.start]:02x} is not UTF-8; save the spec as UTF-8 text", Loc(str(path), line, col)
+            f"byte 0x{data[e.start]:02x} is not UTF-8; expected UTF-8 text (save the spec as UTF-8)",
+            Loc(str(path), line, col),
         ) from None
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many acyclic objects.
+
+    A 100,000-layer spec makes millions of nodes; with the collector running, each full collection
+    walks all of them again and the cost grows faster than the spec.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def compose(text: str, file: str) -> Node:
     """The single YAML document in ``text`` as a node tree, checked for unsafe tags and bombs."""
     loader = _Base(text)
     try:
-        node = loader.get_single_node()
+        return _Composer(file).run(loader)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         what = e.problem or e.context or "invalid YAML"
@@ -82,65 +121,175 @@ def compose(text: str, file: str) -> Node:
         raise SpecError(f"YAML error: {e}", Loc(file)) from None
     finally:
         loader.dispose()
-    if node is None:
-        raise SpecError("the file is empty; expected a mapping with 'input' and 'layers'", Loc(file, 1, 1))
-    check_tree(node, file)
-    return node
 
 
-def _children(node: Node) -> list[Node]:
-    if isinstance(node, SequenceNode):
-        return node.value
-    if isinstance(node, MappingNode):
-        return [n for kv in node.value for n in kv]
-    return []
+class _Composer:
+    """Events → nodes, iteratively, with every safety check made on the way."""
 
+    def __init__(self, file: str):
+        self.file = file
+        self.anchors: dict[str, Node] = {}
+        self.size: dict[int, int] = {}  # id(collection) → nodes it expands to (for aliased ones)
+        self.written = 0  # nodes written out in the text
+        self.aliased = 0  # nodes added by aliases
+        self.seen: dict[tuple[Any, ...], tuple[str, Any]] = {}  # scalar event → (tag, value)
 
-def check_tree(root: Node, file: str) -> None:
-    """Refuse object-constructing tags, recursive aliases, alias bombs and absurd nesting.
+    def err(self, msg: str, mark: Any) -> SpecError:
+        return SpecError(msg, Loc(self.file, mark.line + 1, mark.column + 1) if mark else Loc(self.file))
 
-    One iterative pass; sizes are memoised per node so a bomb is measured, never expanded.
-    """
-    size: dict[int, int] = {}
-    on_path: set[int] = set()
-    stack: list[tuple[Node, int, bool]] = [(root, 0, False)]
-    while stack:
-        node, depth, done = stack.pop()
-        nid = id(node)
-        if done:
-            on_path.discard(nid)
-            size[nid] = 1 + sum(size[id(c)] for c in _children(node))
-            continue
-        if nid in size:
-            continue
-        if nid in on_path:
-            raise SpecError("recursive YAML alias: a collection contains itself", loc(node, file))
-        if depth > MAX_DEPTH:
-            raise SpecError(f"YAML nested more than {MAX_DEPTH} levels deep", loc(node, file))
-        if node.tag not in _ALLOWED_TAGS:
-            what = "merge keys (<<)" if node.tag == T + "merge" else f"the tag {node.tag!r}"
+    def run(self, loader: Any) -> Node:
+        root: Node | None = None
+        docs = 0
+        stack: list[tuple[Node, int]] = []  # open collections and their expanded sizes so far
+        while True:
+            ev = loader.get_event()
+            if ev is None:
+                break
+            kind = type(ev)
+            if kind is DocumentStartEvent:
+                docs += 1
+                if docs > 1:
+                    raise self.err("a spec is one YAML document; found a second '---' document", ev.start_mark)
+                continue
+            if kind is SequenceStartEvent or kind is MappingStartEvent:
+                self.open(ev, kind, stack)
+                continue
+            if kind is SequenceEndEvent or kind is MappingEndEvent:
+                node, n = stack.pop()
+                if kind is MappingEndEvent:  # children were collected flat: k, v, k, v
+                    flat = node.value
+                    node.value = list(zip(flat[::2], flat[1::2]))
+                self.size[id(node)] = n
+            elif kind is ScalarEvent:
+                node, n = self.scalar(ev), 1
+            elif kind is AliasEvent:
+                node, n = self.alias(ev, stack)
+            else:
+                continue
+            if stack:
+                parent, m = stack[-1]
+                parent.value.append(node)
+                stack[-1] = (parent, m + n)
+            else:
+                root = node
+        if root is None:
             raise SpecError(
-                f"{what} not allowed: a spec holds only plain mappings, lists, numbers, "
-                "booleans, strings and nulls (use blocks for reuse)",
-                loc(node, file),
+                "the file is empty; expected a mapping with 'input' and 'layers'", Loc(self.file, 1, 1)
             )
-        on_path.add(nid)
-        stack.append((node, depth, True))
-        stack.extend((c, depth + 1, False) for c in _children(node) if id(c) not in size)
-    expanded = size[id(root)]
-    if expanded - len(size) > MAX_ALIAS_EXPANSION:
+        return root
+
+    def tag(self, ev: Any, implicit: Any, kind: type[Node], value: str | None) -> str:
+        tag = ev.tag
+        if tag is None or tag == "!":
+            tag = _resolver.resolve(kind, value, implicit)
+        allowed = _SCALAR_TAGS if kind is ScalarNode else {SEQ if kind is SequenceNode else MAP}
+        if tag not in allowed:
+            what = "merge keys (<<) are" if tag == T + "merge" else f"the tag {tag!r} is"
+            raise self.err(f"{what} not allowed: {_PLAIN}", ev.start_mark)
+        return tag
+
+    def open(self, ev: Any, kind: type, stack: list[tuple[Node, int]]) -> None:
+        if len(stack) >= MAX_DEPTH:
+            raise self.err(f"YAML nested more than {MAX_DEPTH} levels deep; expected a flatter spec", ev.start_mark)
+        ncls = SequenceNode if kind is SequenceStartEvent else MappingNode
+        tag = self.tag(ev, ev.implicit, ncls, None)
+        node = ncls(tag, [], ev.start_mark, None, flow_style=ev.flow_style)
+        if ev.anchor is not None:
+            self.anchors[ev.anchor] = node
+        self.written += 1
+        stack.append((node, 1))
+
+    def scalar(self, ev: Any) -> ScalarNode:
+        key = (ev.value, ev.tag, ev.implicit)
+        known = self.seen.get(key)
+        if known is None:  # specs repeat the same few scalars: resolve and convert each once
+            known = self.convert(ev)
+            if len(self.seen) < 100_000:
+                self.seen[key] = known
+        tag, data = known
+        node = ScalarNode(tag, ev.value, ev.start_mark, None, style=ev.style)
+        if data is not _NO_VALUE:
+            node.data = data
+        if ev.anchor is not None:
+            self.anchors[ev.anchor] = node
+        self.written += 1
+        return node
+
+    def convert(self, ev: Any) -> tuple[str, Any]:
+        tag = self.tag(ev, ev.implicit, ScalarNode, ev.value)
+        f = _CONVERT.get(tag)
+        if f is None:
+            return tag, _NO_VALUE
+        try:
+            return tag, f(ScalarNode(tag, ev.value))
+        except (ValueError, KeyError, TypeError):
+            want = {INT: "an integer", FLOAT: "a number", BOOL: "true or false", NULL: "null"}[tag]
+            shown = ev.value if len(ev.value) <= 40 else ev.value[:40] + "…"
+            why = " (or has more than 4,300 digits)" if tag in (INT, FLOAT) else ""
+            raise self.err(f"'{shown}' is not {want}{why}", ev.start_mark) from None
+
+    def alias(self, ev: Any, stack: list[tuple[Node, int]]) -> tuple[Node, int]:
+        node = self.anchors.get(ev.anchor)
+        if node is None:
+            raise self.err(f"the alias *{ev.anchor} names no anchor (&{ev.anchor}) before it", ev.start_mark)
+        if any(open_node is node for open_node, _ in stack):
+            raise self.err(f"recursive YAML alias *{ev.anchor}: a collection contains itself", ev.start_mark)
+        n = self.size.get(id(node), 1)
+        self.aliased += n
+        if self.aliased > MAX_ALIAS_EXPANSION:
+            raise self.err(
+                f"YAML aliases expand this spec by more than {MAX_ALIAS_EXPANSION:,} nodes (an alias bomb?); "
+                "expected a spec that uses blocks for reuse",
+                ev.start_mark,
+            )
+        return node, n
+
+
+def from_python(obj: Any, file: str = "<dict>") -> Node:
+    """A node tree for a spec given as Python data (no locations); only plain data is accepted."""
+    root = _py_node(obj, file)
+    stack: list[tuple[Any, Node, int]] = [(obj, root, 0)]
+    seen: set[int] = set()
+    shared = 0  # nodes made again for containers met before (Python's aliases)
+    while stack:
+        value, node, depth = stack.pop()
+        if isinstance(node, ScalarNode):
+            continue
+        if depth >= MAX_DEPTH:
+            raise SpecError(f"the spec nests more than {MAX_DEPTH} levels deep; expected a flatter spec", Loc(file))
+        if id(value) in seen:
+            shared += len(value) + 1
+            if shared > MAX_ALIAS_EXPANSION:
+                raise SpecError("the spec repeats shared lists or dicts too often (a bomb?)", Loc(file))
+        seen.add(id(value))
+        items = list(value.items()) if isinstance(node, MappingNode) else [(None, v) for v in value]
+        for k, v in items:
+            child = _py_node(v, file)
+            if isinstance(node, MappingNode):
+                node.value.append((_py_node(k, file, key=True), child))
+            else:
+                node.value.append(child)
+            stack.append((v, child, depth + 1))
+    return root
+
+
+def _py_node(v: Any, file: str, key: bool = False) -> Node:
+    if isinstance(v, Mapping) and not key:
+        return MappingNode(MAP, [])
+    if isinstance(v, (list, tuple)) and not key:
+        return SequenceNode(SEQ, [])
+    tag = {bool: BOOL, int: INT, float: FLOAT, str: STR, type(None): NULL}.get(type(v))
+    if tag is None:
+        what = "a key" if key else "a value"
         raise SpecError(
-            f"YAML aliases expand this spec to {expanded:,} nodes (an alias bomb?); "
-            "refusing to read it",
-            loc(root, file),
+            f"the spec holds {what} of type {type(v).__name__} ({v!r:.40}); expected plain data: "
+            "dicts, lists, numbers, booleans, strings and None",
+            Loc(file),
         )
-
-
-def from_python(obj: Any) -> Node:
-    """A node tree for a spec given as Python data (no locations)."""
-    rep = yaml.representer.SafeRepresenter()
-    rep.sort_keys = False
     try:
-        return rep.represent_data(obj)
-    except yaml.representer.RepresenterError as e:
-        raise SpecError(f"the spec holds a value that is not plain data: {e}") from None
+        text = "" if v is None else str(v).lower() if tag == BOOL else str(v)
+    except ValueError:  # an integer with more digits than str() allows
+        text = "0"
+    node = ScalarNode(tag, text)
+    node.data = v
+    return node

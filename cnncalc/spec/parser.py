@@ -18,7 +18,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +28,13 @@ from ..errors import Loc, SpecError
 from ..layers import RULES
 from ..layers.base import Arg, check_arg, expectation
 from . import expr
-from .loader import BOOL, INT, STR, compose, from_python, loc, read_text, scalar
+from .loader import BOOL, INT, STR, compose, from_python, gc_paused, loc, read_text, scalar
 
 MODIFIERS = ("name", "from", "repeat", "when", "frozen")
 COMPOSITES = ("seq", "residual", "parallel")
 TOP_KEYS = ("name", "input", "layers", "blocks", "description")
-MAX_LAYERS = 2_000_000
-MAX_CALL_DEPTH = 50
+MAX_LAYERS = 1_000_000
+MAX_NESTING = 64  # blocks and composites inside one another
 INPUT = "input"
 
 
@@ -72,6 +72,7 @@ class Scope:
     frozen: bool = False
     calls: tuple[str, ...] = ()
     parent: Scope | None = None
+    depth: int = 0
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,21 @@ def closest(word: str, choices: list[str]) -> str:
     return f" (did you mean '{m[0]}'?)" if m else ""
 
 
+def show(v: Any) -> str:
+    """A value as the spec would spell it: true, null, 'text', [1, 2]."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if v is None:
+        return "null"
+    if isinstance(v, list):
+        return "[" + ", ".join(show(x) for x in v) + "]"
+    if isinstance(v, str):
+        text = repr(v if len(v) <= 60 else v[:60] + "…")
+        return text + (" (a quoted string: write numbers without quotes)" if _NUMERIC.fullmatch(v) else "")
+    return repr(v)
+
+
+_NUMERIC = re.compile(r"\s*[-+]?\d+(\.\d*)?\s*")
 _DOLLAR = re.compile(r"\$\{([^}]*)\}|\$([A-Za-z_]\w*)")
 
 
@@ -163,6 +179,10 @@ class Parser:
 
     # ---- the document ------------------------------------------------------------------------
     def document(self, root: Node) -> NetSpec:
+        if not isinstance(root, MappingNode):
+            raise self.err(
+                f"the top level must be a mapping with 'input' and 'layers', got {self.shown(root, Scope())}", root
+            )
         top = {k: (kn, v) for k, kn, v in self.mapping(root, "the spec (top level)")}
         for k, (kn, _) in top.items():
             if k not in TOP_KEYS:
@@ -175,13 +195,14 @@ class Parser:
         name_node = top.get("name", (None, None))[1]
         name = Path(self.file).stem if name_node is None else self.value(name_node, Scope())
         if not isinstance(name, (str, int)) or isinstance(name, bool):
-            raise self.err("'name' must be a string", name_node)
+            raise self.err(f"'name' must be a string, got {show(name)}", name_node)
         shape = self.input_shape(top["input"][1])
         if "blocks" in top:
             self.read_blocks(top["blocks"][1])
         layers_node = top["layers"][1]
         if not isinstance(layers_node, SequenceNode) or not layers_node.value:
-            raise self.err("'layers' must be a non-empty list of layers", layers_node)
+            got = "an empty list" if isinstance(layers_node, SequenceNode) else self.shown(layers_node, Scope())
+            raise self.err(f"'layers' must be a non-empty list of layers, got {got}", layers_node)
         self.written_names = _written_names(layers_node, self.blocks)
         self.items(layers_node, Scope(), INPUT)
         return NetSpec(str(name), shape, tuple(self.layers), self.file, loc(top["input"][1], self.file))
@@ -192,7 +213,7 @@ class Parser:
         if not ok:
             raise self.err(
                 f"'input' must be a list of 1 to 4 positive integers: channels, then 0 to 3 spatial "
-                f"sizes, e.g. [3, 224, 224]; got {v!r}" if v is not None else "'input' must be a list such as [3, 224, 224]",
+                f"sizes, e.g. [3, 224, 224]; got {show(v)}" if v is not None else "'input' must be a list such as [3, 224, 224], got a mapping",
                 node,
             )
         return tuple(v)
@@ -219,77 +240,120 @@ class Parser:
         """Expand a list of items; returns the name of the last output."""
         seq = self.resolve(seq, scope)
         if not isinstance(seq, SequenceNode):
-            raise self.err("expected a list of layers", seq)
+            raise self.err(f"expected a list of layers, got {self.shown(seq, scope)}", seq)
         for node in seq.value:
             prev = self.item(node, scope, prev)
         return prev
 
     def item(self, node: Node, scope: Scope, prev: str) -> str:
+        try:
+            return self.item_body(node, scope, prev)
+        except SpecError as e:  # name the layer in errors raised below without one
+            if e.layer is not None:
+                raise
+            raise e.at(layer=self.label_of(node, scope)) from None
+
+    def label_of(self, node: Node, scope: Scope) -> str:
+        """The name an item has or would get, read from its node (for errors)."""
+        if isinstance(node, ScalarNode) and node.tag == STR:
+            return self.fresh(scope, str(node.value), claim=False)
+        if not isinstance(node, MappingNode):
+            return self.fresh(scope, "layer", claim=False)
+        keys = [(str(k.value), v) for k, v in node.value if isinstance(k, ScalarNode)]
+        mods = {k: v for k, v in keys if k in MODIFIERS}
+        types = [k for k, _ in keys if k not in MODIFIERS]
+        return self.label(types[0] if types else "layer", mods, scope)
+
+    def item_body(self, node: Node, scope: Scope, prev: str) -> str:
         node = self.resolve(node, scope)
         if isinstance(node, ScalarNode) and node.tag == STR:
             return self.typed(node.value, node, None, {}, scope, prev)
         if not isinstance(node, MappingNode):
             raise self.err(
-                "a layer must be a type name (e.g. relu) or a mapping such as {conv: {out: 16, kernel: 3}}", node
+                "a layer must be a type name (e.g. relu) or a mapping such as {conv: {out: 16, kernel: 3}}, "
+                f"got {self.shown(node, scope)}", node,
             )
         entries = self.mapping(node, "a layer")
         types = [(k, kn, v) for k, kn, v in entries if k not in MODIFIERS]
         mods = {k: v for k, _, v in entries if k in MODIFIERS}
         if len(types) != 1:
+            who = self.label(types[0][0] if types else "layer", mods, scope)
             if not types:
-                raise self.err(f"this layer has no type key, only {', '.join(mods)}", node)
+                raise self.err(
+                    f"this layer has no type key, only {', '.join(mods)}; expected one type such as "
+                    "conv or relu", node, who,
+                )
             names = ", ".join(t[0] for t in types)
             known = [t[0] for t in types if self.is_type(t[0])]
             if len(known) <= 1:
                 bad = next(t for t in types if not self.is_type(t[0]))
-                raise self.unknown_type(bad[0], bad[1], extra=f"; a layer's keys are one type plus {', '.join(MODIFIERS)}")
-            raise self.err(f"one layer has two type keys ({names}); give each its own list item", node)
+                extra = f"; a layer's keys are one type plus {', '.join(MODIFIERS)}"
+                raise self.unknown_type(bad[0], bad[1], who, extra)
+            raise self.err(f"one layer has two type keys ({names}); expected one: give each its own list item", node, who)
         tname, tnode, targs = types[0]
         if "when" in mods:
             when = self.value(mods["when"], scope)
             if not isinstance(when, bool):
-                raise self.err(f"'when' must be true or false, got {when!r}", mods["when"])
+                who = self.label(tname, mods, scope)
+                raise self.err(f"'when' must be true or false, got {show(when)}", mods["when"], who)
             if not when:
                 return prev
         return self.typed(tname, tnode, targs, mods, scope, prev)
 
+    def shown(self, node: Node, scope: Scope) -> str:
+        if isinstance(node, MappingNode):
+            return "a mapping"
+        return show(self.value(node, scope))
+
     def is_type(self, t: str) -> bool:
         return t in RULES or t in self.blocks or t in COMPOSITES
 
-    def unknown_type(self, t: str, node: Node, extra: str = "") -> SpecError:
+    def unknown_type(self, t: str, node: Node, who: str, extra: str = "") -> SpecError:
         known = sorted(RULES) + sorted(self.blocks) + list(COMPOSITES)
-        return self.err(f"unknown layer type '{t}'{closest(t, known)}{extra}; known types: {', '.join(known)}", node)
+        return self.err(
+            f"unknown layer type '{t}'{closest(t, known)}{extra}; known types: {', '.join(known)}", node, who
+        )
+
+    def label(self, tname: str, mods: Mapping[str, Node], scope: Scope) -> str:
+        """The name an item has (or will get), for error messages; nothing is claimed."""
+        n = mods.get("name")
+        if isinstance(n, ScalarNode) and n.value and "$" not in n.value:
+            return scope.prefix + str(n.value)
+        return self.fresh(scope, tname, claim=False)
 
     def typed(self, tname: str, tnode: Node, targs: Node | None, mods: Mapping[str, Node], scope: Scope, prev: str) -> str:
+        who = self.label(tname, mods, scope)
         if not self.is_type(tname):
-            raise self.unknown_type(tname, tnode)
+            raise self.unknown_type(tname, tnode, who)
         frozen = scope.frozen
         if "frozen" in mods:
             f = self.value(mods["frozen"], scope)
             if not isinstance(f, bool):
-                raise self.err(f"'frozen' must be true or false, got {f!r}", mods["frozen"])
+                raise self.err(f"'frozen' must be true or false, got {show(f)}", mods["frozen"], who)
             frozen = f
         name = None
         if "name" in mods:
             name = self.value(mods["name"], scope)
             if isinstance(name, bool) or not isinstance(name, (str, int)) or str(name) in ("", INPUT):
-                raise self.err(f"'name' must be a non-empty string other than 'input', got {name!r}", mods["name"])
+                raise self.err(
+                    f"'name' must be a non-empty string other than 'input' (the network's input), got {show(name)}",
+                    mods["name"], who,
+                )
             name = str(name)
-        inputs = self.inputs(mods["from"], scope, name) if "from" in mods else [prev]
-        sub = Scope(scope.prefix, scope.env, frozen, scope.calls, scope.parent)
+        inputs = self.inputs(mods["from"], scope, who) if "from" in mods else [prev]
+        sub = scope if frozen == scope.frozen else replace(scope, frozen=frozen)
         if "repeat" not in mods:
             return self.expand(tname, tnode, targs, sub, name, inputs)
         n = self.value(mods["repeat"], scope)
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise self.err(f"'repeat' must be a positive integer, got {n!r}", mods["repeat"])
+            raise self.err(f"'repeat' must be a positive integer, got {show(n)}", mods["repeat"], who)
         if n > MAX_LAYERS:
-            raise self.err(f"'repeat: {n}' is more than {MAX_LAYERS:,} layers", mods["repeat"])
+            raise self.err(f"'repeat: {n}' is more than {MAX_LAYERS:,} layers; expected a smaller count", mods["repeat"], who)
         out = inputs[0] if len(inputs) == 1 else None
         for i in range(n):
             env = {**scope.env, "i": ScalarNode(INT, str(i), tnode.start_mark, tnode.end_mark)}
-            rep = Scope(scope.prefix, env, frozen, scope.calls, scope.parent)
             ins = inputs if i == 0 else [out]
-            out = self.expand(tname, tnode, targs, rep, None if name is None else f"{name}.{i}", ins)
+            out = self.expand(tname, tnode, targs, replace(sub, env=env), None if name is None else f"{name}.{i}", ins)
         if name is not None:
             self.alias(name, out, scope, mods["name"])
         return out
@@ -297,21 +361,31 @@ class Parser:
     def expand(self, tname: str, tnode: Node, targs: Node | None, scope: Scope, name: str | None, inputs: list[str]) -> str:
         if tname in RULES:
             return self.primitive(tname, tnode, targs, scope, name, inputs)
+        who = scope.prefix + name if name is not None else self.fresh(scope, tname, claim=False)
         if len(inputs) != 1:
-            raise self.err(f"'{tname}' takes one input; 'from' names {len(inputs)}", tnode, name)
+            raise self.err(
+                f"'{tname}' takes one input; 'from' names {len(inputs)} (merge them with add or concat first)",
+                tnode, who,
+            )
+        if scope.depth >= MAX_NESTING:
+            raise self.err(
+                f"blocks and composites nested more than {MAX_NESTING} deep; expected a flatter spec", tnode, who
+            )
         if tname in self.blocks:
             return self.call(tname, tnode, targs, scope, name, inputs[0])
         return self.composite(tname, tnode, targs, scope, name, inputs[0])
 
     # ---- names ---------------------------------------------------------------------------------
-    def fresh(self, scope: Scope, tname: str) -> str:
+    def fresh(self, scope: Scope, tname: str, claim: bool = True) -> str:
+        """The next generated name ``<prefix><type><n>``, skipping names taken or written elsewhere."""
         key = (scope.prefix, tname)
         n = self.counters.get(key, 0)
         while True:
             n += 1
             cand = f"{scope.prefix}{tname}{n}"
             if cand not in self.names and cand not in self.written_names:
-                self.counters[key] = n
+                if claim:
+                    self.counters[key] = n
                 return cand
 
     def claim(self, full: str, node: Node | None, layer: str) -> None:
@@ -345,7 +419,7 @@ class Parser:
                 return full
         return None
 
-    def inputs(self, node: Node, scope: Scope, layer: str | None) -> list[str]:
+    def inputs(self, node: Node, scope: Scope, layer: str) -> list[str]:
         v = self.value(node, scope)
         refs = v if isinstance(v, list) else [v]
         if not refs:
@@ -353,7 +427,7 @@ class Parser:
         out = []
         for r in refs:
             if isinstance(r, bool) or not isinstance(r, (str, int)):
-                raise self.err(f"'from' must name layers, got {r!r}", node, layer)
+                raise self.err(f"'from' must be a layer name or a list of names, got {show(r)}", node, layer)
             found = self.lookup(str(r), scope)
             if found is None:
                 if str(r) in self.written_names:
@@ -362,7 +436,8 @@ class Parser:
                         "from layers before it", node, layer,
                     )
                 raise self.err(
-                    f"'from' names '{r}', which is not an earlier layer{closest(str(r), list(self.names))}",
+                    f"'from' names '{r}', which is not an earlier layer{closest(str(r), [INPUT, *self.names])}; "
+                    "expected the name of a layer above this one, or 'input'",
                     node, layer,
                 )
             out.append(found)
@@ -373,7 +448,10 @@ class Parser:
         rule = RULES[tname]
         full = scope.prefix + name if name is not None else self.fresh(scope, tname)
         self.claim(full, tnode, full)
-        args, arg_locs, given = self.layer_args(rule.args, tname, targs, scope, full, tnode)
+        try:
+            args, arg_locs, given = self.layer_args(rule.args, tname, targs, scope, full, tnode)
+        except SpecError as e:
+            raise (e if e.layer else e.at(layer=full)) from None
         if len(inputs) < rule.min_inputs:
             raise self.err(
                 f"{tname} needs at least {rule.min_inputs} inputs; list them with from: [a, b]", tnode, full
@@ -381,7 +459,7 @@ class Parser:
         if rule.max_inputs is not None and len(inputs) > rule.max_inputs:
             raise self.err(f"{tname} takes {rule.max_inputs} input; 'from' names {len(inputs)}", tnode, full)
         if len(self.layers) >= MAX_LAYERS:
-            raise self.err(f"the spec expands to more than {MAX_LAYERS:,} layers", tnode, full)
+            raise self.err(f"the spec expands to more than {MAX_LAYERS:,} layers; expected fewer", tnode, full)
         self.layers.append(
             LayerSpec(full, tname, args, tuple(inputs), loc(tnode, self.file), scope.frozen, arg_locs, given)
         )
@@ -396,12 +474,14 @@ class Parser:
                     f"the arguments of {tname} must be a mapping such as {{{_example(schema)}}}, or null for defaults",
                     targs, layer,
                 )
-            given = {k: v for k, _, v in self.mapping(targs, f"the arguments of {tname}", layer)}
+            entries = self.mapping(targs, f"the arguments of {tname}", layer)
+            given = {k: v for k, _, v in entries}
+            keys = {k: kn for k, kn, _ in entries}
         names = [a.name for a in schema]
         for k, v in given.items():
             if k not in names:
                 expect = f"its arguments are {', '.join(names)}" if names else "it takes no arguments"
-                raise self.err(f"{tname} has no argument '{k}'{closest(k, names)}; {expect}", v, layer)
+                raise self.err(f"{tname} has no argument '{k}'{closest(k, names)}; {expect}", keys[k], layer)
         args: dict[str, Any] = {}
         locs: dict[str, Loc] = {}
         for a in schema:
@@ -416,7 +496,7 @@ class Parser:
             try:
                 args[a.name] = check_arg(a.kind, raw)
             except ValueError:
-                shown = "a mapping" if isinstance(raw, Node) else repr(raw)
+                shown = "a mapping" if isinstance(raw, Node) else show(raw)
                 raise self.err(
                     f"argument '{a.name}' of {tname} must be {expectation(a.kind)}, got {shown}", node, layer
                 ) from None
@@ -425,26 +505,34 @@ class Parser:
 
     def call(self, bname: str, tnode: Node, targs: Node | None, scope: Scope, name: str | None, prev: str) -> str:
         block = self.blocks[bname]
-        if bname in scope.calls or len(scope.calls) >= MAX_CALL_DEPTH:
-            raise self.err(f"block '{bname}' uses itself (through {' → '.join(scope.calls)})", tnode, name)
+        who = scope.prefix + name if name is not None else self.fresh(scope, bname, claim=False)
+        if bname in scope.calls:
+            raise self.err(
+                f"block '{bname}' uses itself (through {' → '.join((*scope.calls, bname))}); "
+                "expected blocks that do not call themselves", tnode, who,
+            )
         targs = None if targs is None else self.resolve(targs, scope)
         given: dict[str, Node] = {}
         if targs is not None and not (isinstance(targs, ScalarNode) and scalar(targs) is None):
-            given = {k: self.resolve(v, scope) for k, _, v in self.mapping(targs, f"the parameters of block {bname}", name)}
-        for k, v in given.items():
-            if k not in block.params:
-                known = ", ".join(block.params) or "none"
-                raise self.err(f"block {bname} has no parameter '{k}'{closest(k, list(block.params))}; its parameters: {known}", v, name)
+            entries = self.mapping(targs, f"the parameters of block {bname}", who)
+            given = {k: self.resolve(v, scope) for k, _, v in entries}
+            for k, kn, _ in entries:
+                if k not in block.params:
+                    known = ", ".join(block.params) or "none"
+                    raise self.err(
+                        f"block {bname} has no parameter '{k}'{closest(k, list(block.params))}; "
+                        f"its parameters: {known}", kn, who,
+                    )
         env: dict[str, Node] = {}
         for p, default in block.params.items():
             if p in given:
                 env[p] = given[p]
             elif default is None:
-                raise self.err(f"block {bname} needs parameter '{p}'", targs or tnode, name)
+                raise self.err(f"block {bname} needs parameter '{p}' (it has no default)", targs or tnode, who)
             else:
                 env[p] = default
         label = scope.prefix + name if name is not None else self.fresh(scope, bname)
-        inner = Scope(label + ".", env, scope.frozen, (*scope.calls, bname), scope)
+        inner = Scope(label + ".", env, scope.frozen, (*scope.calls, bname), scope, scope.depth + 1)
         out = self.items(block.layers, inner, prev)
         if out == prev:
             return prev
@@ -453,46 +541,50 @@ class Parser:
         return out
 
     def composite(self, kind: str, tnode: Node, targs: Node | None, scope: Scope, name: str | None, prev: str) -> str:
-        inner = scope if name is None else Scope(scope.prefix + name + ".", scope.env, scope.frozen, scope.calls, scope)
+        who = scope.prefix + name if name is not None else self.fresh(scope, kind, claim=False)
+        if name is None:
+            inner = replace(scope, depth=scope.depth + 1)
+        else:
+            inner = Scope(scope.prefix + name + ".", scope.env, scope.frozen, scope.calls, scope, scope.depth + 1)
         targs = None if targs is None else self.resolve(targs, scope)
         if kind == "seq":
             out = self.items(targs, inner, prev) if targs is not None else prev
             if name is not None and out != prev:
-                self.claim(scope.prefix + name, tnode, name)
+                self.claim(scope.prefix + name, tnode, scope.prefix + name)
                 self.aliases[scope.prefix + name] = out
             return out
         if kind == "residual":
-            fields = {k: v for k, _, v in self.mapping(targs, "residual (keys: body, shortcut, merge)", name)}
+            fields = {k: v for k, _, v in self.mapping(targs, "residual (keys: body, shortcut, merge)", who)}
             for k in fields:
                 if k not in ("body", "shortcut", "merge"):
-                    raise self.err(f"residual has no key '{k}'; expected body, shortcut, merge", targs, name)
+                    raise self.err(f"residual has no key '{k}'; expected body, shortcut, merge", targs, who)
             if "body" not in fields:
-                raise self.err("residual needs 'body': the list of layers on the main path", targs, name)
+                raise self.err("residual needs 'body': the list of layers on the main path", targs, who)
             branches = [fields["body"], fields.get("shortcut")]
             merge = self.value(fields["merge"], scope) if "merge" in fields else "add"
         else:
             branch_node = targs
             merge = "concat"
             if isinstance(targs, MappingNode):
-                fields = {k: v for k, _, v in self.mapping(targs, "parallel (keys: branches, merge)", name)}
+                fields = {k: v for k, _, v in self.mapping(targs, "parallel (keys: branches, merge)", who)}
                 for k in fields:
                     if k not in ("branches", "merge"):
-                        raise self.err(f"parallel has no key '{k}'; expected branches, merge", targs, name)
+                        raise self.err(f"parallel has no key '{k}'; expected branches, merge", targs, who)
                 branch_node = fields.get("branches")
                 merge = self.value(fields["merge"], scope) if "merge" in fields else "concat"
             branch_node = None if branch_node is None else self.resolve(branch_node, scope)
             if not isinstance(branch_node, SequenceNode) or len(branch_node.value) < 2:
-                raise self.err("parallel needs 'branches': a list of two or more layer lists", targs, name)
+                raise self.err("parallel needs 'branches': a list of two or more layer lists", targs or tnode, who)
             branches = branch_node.value
         if merge not in ("add", "concat", "mul"):
-            raise self.err(f"merge must be add, concat or mul, got {merge!r}", targs, name)
+            raise self.err(f"merge must be add, concat or mul, got {show(merge)}", targs, who)
         outs = []
         for b in branches:
             b = None if b is None else self.resolve(b, scope)
             empty = b is None or (isinstance(b, ScalarNode) and scalar(b) is None)
             outs.append(prev if empty else self.items(b, inner, prev))
         merged = None if name is None else name
-        return self.primitive(merge, tnode, None, Scope(scope.prefix, scope.env, scope.frozen, scope.calls, scope.parent), merged, outs)
+        return self.primitive(merge, tnode, None, scope, merged, outs)
 
 
 def _example(schema: tuple[Arg, ...]) -> str:
@@ -520,19 +612,12 @@ def _written_names(layers: Node, blocks: Mapping[str, Block]) -> set[str]:
     return out
 
 
-def _plain(obj: Any) -> Any:
-    if isinstance(obj, (list, tuple)):
-        return [_plain(x) for x in obj]
-    if isinstance(obj, Mapping):
-        return {k: _plain(v) for k, v in obj.items()}
-    return obj
-
-
 def parse_spec(source: str | Path | Mapping[str, Any], *, text: str | None = None) -> NetSpec:
     """Parse a spec from a path, a Python mapping, or (with ``text``) YAML text named ``source``."""
-    if isinstance(source, Mapping):
-        file = str(source.get("name", "<dict>")) if isinstance(source.get("name"), str) else "<dict>"
-        return Parser(file).document(from_python(_plain(source)))
-    file = str(source)
-    body = read_text(source) if text is None else text
-    return Parser(file).document(compose(body, file))
+    with gc_paused():
+        if isinstance(source, Mapping):
+            file = str(source.get("name", "<dict>")) if isinstance(source.get("name"), str) else "<dict>"
+            return Parser(file).document(from_python(source, file))
+        file = str(source)
+        body = read_text(source) if text is None else text
+        return Parser(file).document(compose(body, file))
