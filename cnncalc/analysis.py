@@ -173,7 +173,7 @@ class _Walk:
 
     def warn(self, message: str, layer, kind: str) -> None:
         w = SpecWarning(message, layer.loc, layer.name, kind)
-        if self.strict and kind == "floor":
+        if self.strict and kind in ("floor", "floor-padding"):
             raise SpecError(message + " (an error because of --strict)", layer.loc, layer.name)
         self.warnings.append(w)
 
@@ -210,8 +210,10 @@ class _Walk:
             where = layer.arg_locs.get(e.arg, layer.loc) if e.arg else layer.loc
             shapes = " and ".join(str(list(s)) for s in ins)
             raise SpecError(f"{layer.type} on input {shapes}: {e}", where, layer.name) from None
-        for text in r.warnings:
-            self.warn(text, layer, "floor")
+        if r.warnings:
+            self.warn("output size is not an integer: " + "; ".join(r.warnings), layer, "floor")
+        if r.notes:
+            self.warn("output size is not an integer: " + "; ".join(r.notes), layer, "floor-padding")
         self.shapes[layer.name] = r.shape
         f = self.field(layer, r.rf, ins)
         self.fields[layer.name] = f

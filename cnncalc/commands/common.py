@@ -35,9 +35,23 @@ def run_analysis(spec: str, **kw: Any) -> Report:
         report = analyze(spec, **kw)
     except SpecError as e:
         fail(str(e))
-    for w in report.warnings:
-        click.echo(f"warning: {w}", err=True)
+    show_warnings(report)
     return report
+
+
+def show_warnings(report: Report) -> None:
+    """Warnings one per line on stderr; floors that drop only padding summarised in one note."""
+    notes = [w for w in report.warnings if w.kind == "floor-padding"]
+    for w in report.warnings:
+        if w.kind != "floor-padding":
+            click.echo(f"warning: {w}", err=True)
+    if notes:
+        names = ", ".join(w.layer or "?" for w in notes[:4]) + (", …" if len(notes) > 4 else "")
+        click.echo(
+            f"note: {len(notes)} layer{'s' if len(notes) > 1 else ''} floor a non-integer output size but "
+            f"drop only padding ({names}); `cnncalc explain` shows the arithmetic, --strict refuses it",
+            err=True,
+        )
 
 
 batch_option = click.option(

@@ -171,6 +171,7 @@ class Inferred:
     flops: int = 0
     rf: Window | str = IDENTITY
     warnings: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = field(default=())
 
 
 class Rule:

@@ -12,31 +12,30 @@ AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 UNITS = {"L": "element", "H": "row", "W": "column", "D": "plane"}
 
 
-def _count(n: int, unit: str) -> str:
-    return f"{n} {unit}{'s' if n > 1 else ''}" + ("" if "input" not in unit else (" are" if n > 1 else " is"))
+def floor_messages(n: Shape, k: Shape, s: Shape, pads: Sequence[tuple[int, int]], d: Shape) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(warnings, notes) for the axes where (N + 2P − D·(F−1) − 1)/S is not an integer.
 
-
-def floor_warnings(n: Shape, k: Shape, s: Shape, pads: Sequence[tuple[int, int]], d: Shape) -> tuple[str, ...]:
-    """One text for the axes where (N + 2P − D·(F−1) − 1)/S is not an integer ("fractions are illegal").
-
-    Axes with the same arithmetic are reported together (a square input gives one line, not two).
+    "Fractions are illegal": the size is floored. Where the rows that no window reaches are input
+    rows, that is a warning; where they are only right padding, nothing is lost: a note.
+    Axes with the same arithmetic are reported together (a square input gives one text).
     """
-    texts: dict[str, list[str]] = {}
+    groups: dict[tuple[str, int, bool], list[str]] = {}
     for i, axis in enumerate(AXES[len(n)]):
         pl, pr = pads[i]
         lost = arith.floor_remainder(n[i], k[i], s[i], pl, pr, d[i])
-        if not lost:
-            continue
-        unit = UNITS[axis]
-        what = (
-            f"only padding is dropped (the last {_count(lost, unit)} of the padded input)"
-            if lost <= pr
-            else f"the last {_count(lost - pr, 'input ' + unit)} never covered"
-        )
-        texts.setdefault(f"{arith.explain_conv_len(n[i], k[i], s[i], pl, pr, d[i])} is floored; {what}", []).append(axis)
-    if not texts:
-        return ()
-    return ("output size is not an integer: " + "; ".join(f"{'/'.join(a)}: {t}" for t, a in texts.items()),)
+        if lost:
+            text = arith.explain_conv_len(n[i], k[i], s[i], pl, pr, d[i])
+            groups.setdefault((text, lost, lost <= pr), []).append(axis)
+    warnings, notes = [], []
+    for (text, lost, padding_only), axes in groups.items():
+        units = "/".join(UNITS[a] + ("s" if lost > 1 else "") for a in axes)
+        if padding_only:
+            notes.append(f"{'/'.join(axes)}: {text} is floored; only padding is dropped (the last {lost} {units} of the padded input)")
+        else:
+            real = lost - pads[AXES[len(n)].index(axes[0])][1]
+            units = "/".join(UNITS[a] + ("s" if real > 1 else "") for a in axes)
+            warnings.append(f"{'/'.join(axes)}: {text} is floored; the last {real} input {units} {'are' if real > 1 else 'is'} never covered")
+    return tuple(warnings), tuple(notes)
 
 
 def resolve_padding(padding: object, k: Shape, s: Shape, d: Shape) -> list[tuple[int, int]]:
@@ -100,6 +99,7 @@ class Conv(Rule):
         shape = (cout, *out)
         macs = arith.conv_macs(prod(shape), cin, g, k)
         bias = cout if a["bias"] else 0
+        warnings, notes = floor_messages(x[1:], k, s, pads, d)
         return Inferred(
             shape=shape,
             params=cout * (cin // g) * prod(k) + bias,
@@ -110,7 +110,8 @@ class Conv(Rule):
                 s,
                 tuple(p[0] for p in pads),
             ),
-            warnings=floor_warnings(x[1:], k, s, pads, d),
+            warnings=warnings,
+            notes=notes,
         )
 
     def explain(self, a: Args, ins: Sequence[Shape]) -> list[str]:

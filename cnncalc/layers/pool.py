@@ -19,7 +19,7 @@ from .base import (
     per_axis,
     spatial_rank,
 )
-from .conv import AXES, floor_warnings
+from .conv import AXES, floor_messages
 
 
 class _Pool(Rule):
@@ -61,7 +61,7 @@ class _Pool(Rule):
         x = ins[0]
         k, s, p, d, out = self.geometry(a, x)
         shape = (x[0], *out)
-        warnings = () if a["ceil_mode"] else floor_warnings(x[1:], k, s, [(v, v) for v in p], d)
+        warnings, notes = ((), ()) if a["ceil_mode"] else floor_messages(x[1:], k, s, [(v, v) for v in p], d)
         return Inferred(
             shape=shape,
             flops=self.window_flops(prod(k), prod(shape)),
@@ -71,6 +71,7 @@ class _Pool(Rule):
                 p,
             ),
             warnings=warnings,
+            notes=notes,
         )
 
     def explain(self, a: Args, ins: Sequence[Shape]) -> list[str]:
