@@ -9,14 +9,19 @@ Per spatial axis, for a layer's output relative to the network input:
 The first output unit sees input coordinates [−P, −P + r − 1]; unit i sees that range shifted by i·S.
 Its centre is (r − 1)/2 − P. Strides are Fractions so that upsampling (stride 1/s) fits later.
 
-Branches (add, concat, mul) take the largest field over their inputs, with the padding of the path
-that has it; inputs whose strides or centres differ are *misaligned*, which the analysis reports.
+Branches (add, concat, mul): every path from the input has its own (r, S, P). Paths that agree on S
+and on the centre are *aligned*: their regions are nested, so the largest stands for all of them.
+Per axis a field keeps one path per alignment class (almost always exactly one); the field shown is
+the largest path's (its padding with it), and a unit's region is the union over the classes. Joins
+of inputs whose strides or centres differ are reported as misaligned, as google-research's
+receptive_field library does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field as _field
 from difflib import get_close_matches
 from fractions import Fraction
 from math import ceil, floor
@@ -28,29 +33,48 @@ from .layers.base import GLOBAL, Window
 if TYPE_CHECKING:
     from .analysis import Report
 
+Path = tuple[Fraction, Fraction, Fraction]  # one path's (r, S, P) on one axis
+
 
 @dataclass(frozen=True)
 class Field:
-    """The receptive field of a layer's output units, per spatial axis."""
+    """The receptive field of a layer's output units, per spatial axis.
+
+    ``size``, ``stride`` and ``padding`` are the largest path's. ``paths`` is empty when every
+    axis's paths are aligned; otherwise, per axis, the largest path of each alignment class.
+    """
 
     size: tuple[Fraction, ...]
     stride: tuple[Fraction, ...]
     padding: tuple[Fraction, ...]
+    paths: tuple[tuple[Path, ...], ...] = _field(default=(), compare=False, repr=False)
 
     @property
     def rank(self) -> int:
         return len(self.size)
 
+    @property
+    def aligned(self) -> bool:
+        return not self.paths
+
+    def classes(self, axis: int) -> tuple[Path, ...]:
+        """The (r, S, P) of the largest path of each alignment class on ``axis``."""
+        if self.paths:
+            return self.paths[axis]
+        return ((self.size[axis], self.stride[axis], self.padding[axis]),)
+
     def centre(self) -> tuple[Fraction, ...]:
-        """Input coordinate of the centre of the first output unit, per axis."""
+        """Input coordinate of the centre of the first output unit, per axis (largest path)."""
         return tuple((r - 1) / 2 - p for r, p in zip(self.size, self.padding))
 
     def region(self, unit: Sequence[int]) -> tuple[tuple[Fraction, Fraction], ...]:
-        """The [first, last] input coordinates (inclusive, unclipped) that output ``unit`` sees."""
-        return tuple(
-            (-p + i * s, -p + i * s + r - 1)
-            for r, s, p, i in zip(self.size, self.stride, self.padding, unit)
-        )
+        """The [first, last] input coordinates (inclusive, unclipped) that output ``unit`` sees:
+        per axis −P + i·S .. −P + i·S + r − 1, over every alignment class."""
+        out = []
+        for a, i in enumerate(unit):
+            spans = [(-p + i * s, -p + i * s + r - 1) for r, s, p in self.classes(a)]
+            out.append((min(lo for lo, _ in spans), max(hi for _, hi in spans)))
+        return tuple(out)
 
 
 def start(rank: int) -> Field:
@@ -59,31 +83,54 @@ def start(rank: int) -> Field:
     return Field((one,) * rank, (one,) * rank, (zero,) * rank)
 
 
-def step(f: Field, w: Window) -> Field:
-    """The field after a sliding window (conv, pool): the Distill recurrence, one layer."""
+def _centre(path: Path) -> Fraction:
+    r, _, p = path
+    return (r - 1) / 2 - p
+
+
+def _collect(per_axis: Sequence[Sequence[Path]]) -> Field:
+    """A field from candidate paths per axis: one per (stride, centre) class, the largest first seen."""
+    classes: list[tuple[Path, ...]] = []
+    for paths in per_axis:
+        best: dict[tuple[Fraction, Fraction], Path] = {}
+        for q in paths:
+            key = (q[1], _centre(q))
+            if key not in best or q[0] > best[key][0]:
+                best[key] = q
+        classes.append(tuple(best.values()))
+    main = [max(c, key=lambda q: q[0]) for c in classes]
     return Field(
-        tuple(r + (k - 1) * s for r, k, s in zip(f.size, w.kernel, f.stride)),
-        tuple(s * ws for s, ws in zip(f.stride, w.stride)),
-        tuple(p + wp * s for p, wp, s in zip(f.padding, w.padding, f.stride)),
+        tuple(q[0] for q in main),
+        tuple(q[1] for q in main),
+        tuple(q[2] for q in main),
+        tuple(classes) if any(len(c) > 1 for c in classes) else (),
     )
 
 
+def step(f: Field, w: Window) -> Field:
+    """The field after a sliding window (conv, pool): the Distill recurrence, one layer."""
+    return _collect([
+        [(r + (w.kernel[a] - 1) * s, s * w.stride[a], p + w.padding[a] * s) for r, s, p in f.classes(a)]
+        for a in range(f.rank)
+    ])
+
+
 def merge(fields: Sequence[Field]) -> tuple[Field, list[str]]:
-    """The field of a join of branches, and a text per axis where the branches are misaligned."""
-    rank = fields[0].rank
-    size, stride, padding, problems = [], [], [], []
-    for a in range(rank):
-        best = max(fields, key=lambda f: f.size[a])
-        size.append(best.size[a])
-        stride.append(best.stride[a])
-        padding.append(best.padding[a])
+    """The field of a join of branches, and a text per axis where the branches are misaligned.
+
+    Alignment is judged on each input's largest path (an input that is misaligned in itself was
+    reported where that happened).
+    """
+    problems = []
+    for a in range(fields[0].rank):
         strides = sorted({f.stride[a] for f in fields})
         centres = sorted({f.centre()[a] for f in fields})
         if len(strides) > 1:
             problems.append(f"axis {a}: effective strides differ ({', '.join(map(_num, strides))})")
         elif len(centres) > 1:
             problems.append(f"axis {a}: field centres differ ({', '.join(map(_num, centres))})")
-    return Field(tuple(size), tuple(stride), tuple(padding)), problems
+    merged = _collect([[q for f in fields for q in f.classes(a)] for a in range(fields[0].rank)])
+    return merged, problems
 
 
 def _num(x: Fraction) -> str:
@@ -252,6 +299,6 @@ def _notes(rows: Sequence[Growth], chosen: Growth) -> tuple[str, ...]:
     if not chosen.aligned:
         notes.append(
             f"layer '{chosen.name}' follows branches that are not aligned: the field shown is the "
-            "largest path's, and a unit sees the union of all paths' regions, which can be wider"
+            "largest path's; the unit's region is the union of all paths' regions"
         )
     return tuple(notes)

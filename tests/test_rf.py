@@ -219,6 +219,26 @@ def test_misaligned_branches_warn(body, shortcut, text):
     assert got["size"] == [body[0]["conv"]["kernel"]] * 2  # the largest path's
 
 
+def test_misaligned_paths_keep_the_largest_overall_and_the_union_region():
+    # 1-D, input 24. j1 = x + conv1×1 p6(pool1 s2 (x)): paths (r, S, P) = (1, 1, 0) and (1, 2, 12),
+    # strides differ. j2 = j1 + conv2 'same' (left pad 0)(j1): paths (1,1,0), (1,2,12), (2,1,0) and
+    # (1 + 1·2, 2, 12) = (3, 2, 12). The largest over all paths is 3, stride 2, padding 12 (taking the
+    # largest input at j1 instead would give 2). Unit 20 sees 20..20, 28..28, 20..21 and 28..30.
+    spec = {"input": [1, 24], "layers": [
+        {"maxpool": {"kernel": 1, "stride": 2}, "name": "p", "from": "input"},
+        {"conv": {"out": 1, "kernel": 1, "padding": 6}, "name": "q"},
+        {"add": None, "from": ["input", "q"], "name": "j1"},
+        {"conv": {"out": 1, "kernel": 2, "padding": "same"}, "name": "c"},
+        {"add": None, "from": ["j1", "c"], "name": "j2"},
+    ]}
+    report = cnncalc.analyze(spec)
+    j2 = report.layer("j2")
+    assert j2.rf_dict() == {"size": [3], "stride": [2], "padding": [12]}
+    assert j2.receptive_field.region((20,)) == ((20, 30),)
+    assert j2.receptive_field.region((0,)) == ((-12, 1),)
+    assert {w.layer for w in report.warnings if w.kind == "rf"} == {"j1", "j2"}
+
+
 # ---- global fields ---------------------------------------------------------------------------------
 
 
@@ -314,7 +334,8 @@ def test_cli_unit_region(tmp_path, unit, region, clipped):
     assert out["unit"]["region"] == region
     assert out["unit"]["clipped"] == clipped
     rows = {r["name"]: r for r in out["layers"]}
-    assert rows["a"]["receptive_field"] == {"size": [3, 3], "stride": [2, 2], "padding": [1, 1], "centre": [0, 0]}
+    assert rows["a"]["receptive_field"] == {
+        "size": [3, 3], "stride": [2, 2], "padding": [1, 1], "centre": [0, 0], "paths": None}
     assert rows["b"]["receptive_field"]["size"] == [7, 7]
     assert rows["b"]["coverage"] == [round(7 / 9, 6)] * 2
 
@@ -365,6 +386,9 @@ def test_cli_warns_on_misaligned_branches(tmp_path):
     assert "not aligned" in err and "'sum'" in err
     rows = {r["name"]: r["aligned"] for r in out["layers"]}
     assert rows == {"b": True, "s": True, "sum": False, "after": False}
+    # per axis, the two alignment classes: 2×2 s2 (centre 0.5) and 1×1 s2 (centre 0)
+    paths = out["layers"][2]["receptive_field"]["paths"]
+    assert paths == [[{"size": 2, "stride": 2, "padding": 0}, {"size": 1, "stride": 2, "padding": 0}]] * 2
 
 
 FLAT = net([conv(3, name="b"), {"flatten": None, "name": "flat"}, {"linear": {"out": 2}, "name": "fc"}], size=4)

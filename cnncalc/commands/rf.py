@@ -66,6 +66,10 @@ def _field_dict(f: Field | str | None) -> dict[str, Any] | None:
         "stride": [plain(v) for v in f.stride],
         "padding": [plain(v) for v in f.padding],
         "centre": [plain(v) for v in f.centre()],
+        "paths": None if f.aligned else [
+            [{"size": plain(r), "stride": plain(s), "padding": plain(p)} for r, s, p in f.classes(a)]
+            for a in range(f.rank)
+        ],
     }
 
 
