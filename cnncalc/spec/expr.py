@@ -77,7 +77,7 @@ def _eval(node: ast.AST, env: Mapping[str, Any]) -> int | bool:
         return all(values) if isinstance(node.op, ast.And) else any(values)
     if isinstance(node, ast.Compare) and all(type(o) in _CMP for o in node.ops):
         left = _eval(node.left, env)
-        for op, comp in zip(node.ops, node.comparators):
+        for op, comp in zip(node.ops, node.comparators, strict=True):
             right = _eval(comp, env)
             if not _CMP[type(op)](left, right):
                 return False

@@ -158,7 +158,7 @@ class _Composer:
                 node, n = stack.pop()
                 if kind is MappingEndEvent:  # children were collected flat: k, v, k, v
                     flat = node.value
-                    node.value = list(zip(flat[::2], flat[1::2]))
+                    node.value = list(zip(flat[::2], flat[1::2], strict=True))
                 self.size[id(node)] = n
             elif kind is ScalarEvent:
                 node, n = self.scalar(ev), 1

@@ -468,6 +468,7 @@ class Parser:
     def layer_args(self, schema: tuple[Arg, ...], tname: str, targs: Node | None, scope: Scope, layer: str, tnode: Node):
         targs = None if targs is None else self.resolve(targs, scope)
         given: dict[str, Node] = {}
+        keys: dict[str, Node] = {}
         if targs is not None and not (isinstance(targs, ScalarNode) and scalar(targs) is None):
             if not isinstance(targs, MappingNode):
                 raise self.err(
@@ -478,7 +479,7 @@ class Parser:
             given = {k: v for k, _, v in entries}
             keys = {k: kn for k, kn, _ in entries}
         names = [a.name for a in schema]
-        for k, v in given.items():
+        for k in given:
             if k not in names:
                 expect = f"its arguments are {', '.join(names)}" if names else "it takes no arguments"
                 raise self.err(f"{tname} has no argument '{k}'{closest(k, names)}; {expect}", keys[k], layer)
