@@ -353,7 +353,14 @@ class Parser:
         for i in range(n):
             env = {**scope.env, "i": ScalarNode(INT, str(i), tnode.start_mark, tnode.end_mark)}
             ins = inputs if i == 0 else [out]
+            before = len(self.layers)
             out = self.expand(tname, tnode, targs, replace(sub, env=env), None if name is None else f"{name}.{i}", ins)
+            made = len(self.layers) - before
+            if i == 0 and before + made * n > MAX_LAYERS:  # refuse now, not after a million layers
+                raise self.err(
+                    f"'repeat: {n}' of an item that makes {made:,} layers would make about {made * n:,}; "
+                    f"expected at most {MAX_LAYERS:,} layers in all", mods["repeat"], who,
+                )
         if name is not None:
             self.alias(name, out, scope, mods["name"])
         return out
