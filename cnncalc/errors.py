@@ -50,7 +50,7 @@ class SpecError(CnncalcError):
     def __str__(self) -> str:
         where = str(self.loc)
         who = f" layer '{self.layer}':" if self.layer else ""
-        return f"{where}:{who} {self.message}"
+        return " ".join(f"{where}:{who} {self.message}".split())  # always one line
 
 
 @dataclass(frozen=True)

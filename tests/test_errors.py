@@ -48,6 +48,8 @@ CASES = [
     Case("bad-indent", H + "  - relu\n - relu\n", 4, "expected key"),
     Case("unclosed-bracket", "input: [3, 32, 32\nlayers: [relu]\n", 2, "expected ',' or ']'"),
     Case("tab-indent", H + "\t- relu\n", 3, "cannot start any token", at="\t"),
+    Case("control-character", H + "  - re\x07lu\n", 3, "#x0007 is not allowed", at="\x07"),
+    Case("nul-character", "input: [3, 8, 8]\nlayers: [relu]\x00\n", 2, "#x0000 is not allowed", at="\x00"),
     Case("two-documents", "input: [3, 8, 8]\n---\nlayers: [relu]\n", 2, "one YAML document"),
     # empty and non-mapping documents
     Case("empty-file", "", 1, "the file is empty; expected a mapping with 'input' and 'layers'"),

@@ -117,6 +117,13 @@ def compose(text: str, file: str) -> Node:
         what = e.problem or e.context or "invalid YAML"
         where = Loc(file, mark.line + 1, mark.column + 1) if mark else Loc(file)
         raise SpecError(f"YAML syntax error: {what}", where) from None
+    except yaml.reader.ReaderError as e:
+        line = text.count("\n", 0, e.position) + 1
+        col = e.position - (text.rfind("\n", 0, e.position) + 1) + 1
+        raise SpecError(
+            f"character #x{e.character:04x} is not allowed in YAML ({e.reason}); expected printable text",
+            Loc(file, line, col),
+        ) from None
     except yaml.YAMLError as e:
         raise SpecError(f"YAML error: {e}", Loc(file)) from None
     finally:
