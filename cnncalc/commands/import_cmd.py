@@ -2,6 +2,93 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+
 import click
 
-COMMANDS: list[click.Command] = []
+from .common import fail, parse_shape
+
+SHOWN_NODES = 4  # node names shown per kind of unsupported operation
+
+
+@click.command(name="import")
+@click.argument("model", metavar="MODEL")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the spec here (default: stdout).")
+@click.option(
+    "--input", "input_shape", callback=parse_shape, metavar="C,H,W",
+    help="Input shape to trace with (default 3,224,224; 3,299,299 for torchvision:inception_v3).",
+)
+def import_model(model: str, output: str | None, input_shape: tuple[int, ...] | None) -> None:
+    """Turn a PyTorch model into a spec, through torch.fx tracing.
+
+    \b
+    MODEL is torchvision:NAME (e.g. torchvision:resnet50, random weights)
+    or package.module:factory (a function called with no arguments that returns an nn.Module).
+    Every traced operation must map to a cnncalc layer; otherwise the unsupported ones are listed
+    and nothing is written (exit status 2).
+    """
+    _require_torch(model)
+    from ..analysis import analyze
+    from ..torch.importer import ImportCheckError, ModelError, UnsupportedOps, to_yaml
+    from ..torch.importer import import_model as run_import
+
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # as `python -m` does, so that local modules import
+    try:
+        imported = run_import(model, input_shape)
+    except ModelError as e:
+        fail(str(e))
+    except UnsupportedOps as e:
+        fail(_unsupported_text(model, e))
+    except ImportCheckError as e:
+        fail(f"{model}: {e}", status=1)
+    for w in imported.warnings:
+        click.echo(f"warning: {w}", err=True)
+    text = to_yaml(imported.spec, source=model)
+    totals = analyze(imported.spec).totals
+    where = "stdout"
+    if output:
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as e:
+            fail(f"cannot write {output}: {e.strerror or e}")
+        where = output
+    else:
+        click.echo(text, nl=False)
+    shape = "x".join(map(str, imported.spec["input"]))
+    click.echo(
+        f"imported {model}: {len(imported.spec['layers'])} layers, {totals.params:,} parameters, "
+        f"{totals.macs:,} MACs at input {shape} → {where}",
+        err=True,
+    )
+
+
+def _require_torch(model: str) -> None:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        fail("cnncalc import needs PyTorch: pip install 'cnncalc[torch]'")
+    if model.startswith("torchvision:"):
+        try:
+            import torchvision  # noqa: F401
+        except ImportError:
+            fail(f"{model} needs torchvision: pip install torchvision")
+
+
+def _unsupported_text(model: str, e) -> str:  # e: UnsupportedOps (imported lazily)
+    lines = [f"{model}: {len(e.items)} operation(s) have no cnncalc layer, so no spec was written:"]
+    for first, nodes in e.groups():
+        lines.append(f"  {first.op} {first.target} ({len(nodes)} node{'s' if len(nodes) > 1 else ''}): {first.reason}")
+        where = [n for n in nodes[:SHOWN_NODES]]
+        if first.module:
+            where[0] = f"{where[0]} (in {first.module})"
+        more = f", … and {len(nodes) - SHOWN_NODES} more" if len(nodes) > SHOWN_NODES else ""
+        lines.append(f"      nodes: {', '.join(where)}{more}")
+    if e.dependents:
+        lines.append(f"  ({e.dependents} supported operation(s) that depend on these were not converted either)")
+    return "\n".join(lines)
+
+
+COMMANDS: list[click.Command] = [import_model]
