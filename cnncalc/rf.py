@@ -65,7 +65,7 @@ class Field:
 
     def centre(self) -> tuple[Fraction, ...]:
         """Input coordinate of the centre of the first output unit, per axis (largest path)."""
-        return tuple((r - 1) / 2 - p for r, p in zip(self.size, self.padding))
+        return tuple((r - 1) / 2 - p for r, p in zip(self.size, self.padding, strict=True))
 
     def region(self, unit: Sequence[int]) -> tuple[tuple[Fraction, Fraction], ...]:
         """The [first, last] input coordinates (inclusive, unclipped) that output ``unit`` sees:
@@ -195,13 +195,13 @@ class Trace:
 
 def coverage(f: Field, n: Sequence[int]) -> tuple[float, ...]:
     """Per axis, the share of an input of sizes ``n`` that a field of this size spans (at most 1)."""
-    return tuple(float(min(r, x) / x) for r, x in zip(f.size, n))
+    return tuple(float(min(r, x) / x) for r, x in zip(f.size, n, strict=True))
 
 
 def clip(seen: Sequence[tuple[Fraction, Fraction]], n: Sequence[int]) -> tuple[tuple[int, int], ...] | None:
     """The whole input positions of ``seen`` inside an input of sizes ``n`` (None if none)."""
     out = []
-    for (a, b), x in zip(seen, n):
+    for (a, b), x in zip(seen, n, strict=True):
         lo, hi = max(0, ceil(a)), min(x - 1, floor(b))
         if lo > hi:
             return None

@@ -143,7 +143,7 @@ def nets(draw):
         keep = merge == "add"
         a, m, ca = draw(chains(n, c, keep, 2))
         b, nb, cb = draw(chains(n, c, keep, 1))
-        if nb != m or not b and draw(st.booleans()):
+        if nb != m or (not b and draw(st.booleans())):
             s = [draw(st.integers(1, 3)) for _ in range(AXES)]
             k = [draw(st.integers(1, 5)) for _ in range(AXES)]
             b = (*b, matching_conv(nb, m, s, k, c if keep else draw(st.integers(1, 2))))
@@ -290,7 +290,7 @@ def test_field_is_the_gradient_support(net_items, data):
     # a unit whose every path's region lies inside the image, on both axes
     unit = []
     for a in range(AXES):
-        inside = [i for i in range(out_shape[2 + a]) if all(0 <= region(f[a], i)[0] and region(f[a], i)[1] < size for f in fields)]
+        inside = [i for i in range(out_shape[2 + a]) if all(region(f[a], i)[0] >= 0 and region(f[a], i)[1] < size for f in fields)]
         assume(inside)
         unit.append(data.draw(st.sampled_from(inside)))
 
