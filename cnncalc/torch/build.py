@@ -118,10 +118,8 @@ def _adaptive(kind: str) -> Callable[[Mapping[str, Any], Sequence[Shape]], Call]
         x = ins[0]
         nd = _rank(x, f"adaptive{kind.lower()}pool")
         out = a["out"]
-        if nd == 1 and isinstance(
-            out, tuple
-        ):  # AdaptiveXPool1d takes an int; null keeps the length
-            out = x[1] if out[0] is None else out[0]
+        if nd == 1 and isinstance(out, tuple):  # the 1-d classes refuse None: it keeps the length
+            out = tuple(x[1] if o is None else o for o in out)
         return f"Adaptive{kind}Pool{nd}d", {"output_size": out}
 
     return call
