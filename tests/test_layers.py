@@ -113,3 +113,14 @@ def test_flops_convention(layer_type, flops):
     row = next(r for r in ROWS if r[0] == layer_type)
     items = row[2] if isinstance(row[2], list) else [row[2]]
     assert run(row[1], *items).layers[-1].flops == flops
+
+
+@pytest.mark.parametrize("dim,field_kept", [(1, True), (-3, True), (2, False), (-1, False)])
+def test_softmax_field_depends_on_its_axis(dim, field_kept):
+    last = run([3, 8, 8], {"conv": {"out": 2, "kernel": 3}}, {"softmax": {"dim": dim}}).layers[-1]
+    assert (last.rf_dict() is not None) == field_kept
+
+
+def test_softmax_dim_out_of_range_is_a_spec_error():
+    with pytest.raises(cnncalc.SpecError, match="dim=4"):
+        run([3, 8, 8], {"softmax": {"dim": 4}})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .activation import ACTIVATIONS, Dropout
+from .activation import ACTIVATIONS, Dropout, Softmax
 from .base import Rule
 from .conv import Conv
 from .dense import Flatten, Linear
@@ -14,7 +14,7 @@ RULES: dict[str, Rule] = {
     r.type: r()
     for r in (
         Conv, MaxPool, AvgPool, AdaptiveAvgPool, AdaptiveMaxPool, Linear, Flatten, BatchNorm,
-        Dropout, *ACTIVATIONS, Add, Concat, Mul,
+        Dropout, *ACTIVATIONS, Softmax, Add, Concat, Mul,
     )
 }
 

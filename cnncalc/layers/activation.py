@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from math import prod
 
-from .base import IDENTITY, Arg, Args, Inferred, Rule, Shape
+from .base import IDENTITY, NONE, Arg, Args, Inferred, Rule, Shape, ShapeError
 
 
 class Elementwise(Rule):
@@ -41,10 +41,6 @@ ACTIVATIONS = [
     ),
     _activation("sigmoid", "Sigmoid", "1 / (1 + e^−x)"),
     _activation("tanh", "Tanh", "hyperbolic tangent"),
-    _activation(
-        "softmax", "Softmax", "exp(x) / Σ exp(x) along dim (batch is dim 0)",
-        (Arg("dim", "int", 1, "axis to normalise (batch is 0; default: channels)"),), 3,
-    ),
     _activation("gelu", "GELU", "x·Φ(x)"),
     _activation("silu", "SiLU", "x·sigmoid(x) (swish)"),
     _activation("hardswish", "Hardswish", "x·relu6(x + 3)/6"),
@@ -52,6 +48,24 @@ ACTIVATIONS = [
     _activation("elu", "ELU", "x if x > 0 else α(e^x − 1)", (Arg("alpha", "number", 1.0, "α"),)),
     _activation("identity", "Identity", "passes its input through"),
 ]
+
+
+class Softmax(Elementwise):
+    """exp(x) / Σ exp(x) along one axis: each output depends on that whole axis."""
+
+    type = "softmax"
+    torch_name = "Softmax"
+    doc = "exp(x) / Σ exp(x) along dim (batch is dim 0)"
+    args = (Arg("dim", "int", 1, "axis to normalise (batch is 0; default: channels)"),)
+    flops_per_element = 3
+
+    def infer(self, a: Args, ins: Sequence[Shape]) -> Inferred:
+        x = ins[0]
+        d = a["dim"] + len(x) + 1 if a["dim"] < 0 else a["dim"]
+        if not 1 <= d <= len(x):
+            raise ShapeError(f"dim={a['dim']} is not a non-batch axis of {list(x)}", "dim")
+        # Along channels the receptive field is unchanged; along a spatial axis it is that whole axis.
+        return Inferred(shape=x, flops=3 * prod(x), rf=IDENTITY if d == 1 else NONE)
 
 
 class Dropout(Elementwise):
