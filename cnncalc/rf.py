@@ -65,7 +65,7 @@ class Field:
 
     def centre(self) -> tuple[Fraction, ...]:
         """Input coordinate of the centre of the first output unit, per axis (largest path)."""
-        return tuple((r - 1) / 2 - p for r, p in zip(self.size, self.padding, strict=True))
+        return tuple(Fraction(r - 1, 2) - p for r, p in zip(self.size, self.padding, strict=True))
 
     def region(self, unit: Sequence[int]) -> tuple[tuple[Fraction, Fraction], ...]:
         """The [first, last] input coordinates (inclusive, unclipped) that output ``unit`` sees:
@@ -78,14 +78,14 @@ class Field:
 
 
 def start(rank: int) -> Field:
-    """The network input: every unit sees itself."""
-    one, zero = Fraction(1), Fraction(0)
-    return Field((one,) * rank, (one,) * rank, (zero,) * rank)
+    """The network input: every unit sees itself. (Plain ints: Fractions appear only where a layer
+    steps by a fraction, and the recurrences work on either.)"""
+    return Field((1,) * rank, (1,) * rank, (0,) * rank)
 
 
 def _centre(path: Path) -> Fraction:
     r, _, p = path
-    return (r - 1) / 2 - p
+    return Fraction(r - 1, 2) - p
 
 
 def _collect(per_axis: Sequence[Sequence[Path]]) -> Field:
@@ -109,6 +109,12 @@ def _collect(per_axis: Sequence[Sequence[Path]]) -> Field:
 
 def step(f: Field, w: Window) -> Field:
     """The field after a sliding window (conv, pool): the Distill recurrence, one layer."""
+    if not f.paths:  # one path per axis (the usual case): no alignment classes to keep
+        return Field(
+            tuple(r + (k - 1) * s for r, k, s in zip(f.size, w.kernel, f.stride)),
+            tuple(s * ws for s, ws in zip(f.stride, w.stride)),
+            tuple(p + wp * s for p, wp, s in zip(f.padding, w.padding, f.stride)),
+        )
     return _collect([
         [(r + (w.kernel[a] - 1) * s, s * w.stride[a], p + w.padding[a] * s) for r, s, p in f.classes(a)]
         for a in range(f.rank)
