@@ -17,6 +17,7 @@ from .errors import SpecError, SpecWarning
 from .layers import RULES
 from .layers.base import GLOBAL, IDENTITY, MERGE, ShapeError, Window
 from .spec import INPUT, NetSpec, parse_spec
+from .spec.loader import gc_paused
 
 DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
 OPTIMIZERS = {"adam": 2, "adamw": 2, "sgd": 0, "sgd-momentum": 1, "rmsprop": 1}
@@ -159,7 +160,8 @@ def analyze(
         raise SpecError(f"unknown optimizer '{optimizer}'; expected one of {', '.join(OPTIMIZERS)}", spec.input_loc)
     if input_shape is not None:
         spec = replace(spec, input_shape=tuple(input_shape))
-    return _Walk(spec, batch, DTYPES[dtype], strict).report(dtype, optimizer)
+    with gc_paused():  # many small acyclic objects: the cyclic collector would only slow this down
+        return _Walk(spec, batch, DTYPES[dtype], strict).report(dtype, optimizer)
 
 
 class _Walk:

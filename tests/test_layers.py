@@ -124,3 +124,31 @@ def test_softmax_field_depends_on_its_axis(dim, field_kept):
 def test_softmax_dim_out_of_range_is_a_spec_error():
     with pytest.raises(cnncalc.SpecError, match="dim=4"):
         run([3, 8, 8], {"softmax": {"dim": 4}})
+
+
+# Edges where PyTorch's own checks decide (each verified against torch 2.13): cnncalc follows them.
+@pytest.mark.parametrize(
+    "inp,item,shape",
+    [
+        ([1, 1], {"maxpool": {"kernel": 2, "ceil_mode": True}}, [1, 1]),  # ceil: one window fits
+        ([1, 2, 2], {"avgpool": {"kernel": 3, "stride": 1, "padding": 1}}, [1, 2, 2]),
+        ([2, 3], {"softmax": {"dim": 0}}, [2, 3]),  # over the batch: legal in torch
+        ([4, 6, 6], [{"adaptiveavgpool": {"out": 1}, "name": "g"}, {"mul": None, "from": ["input", "g"]}], [4, 6, 6]),
+    ],
+)
+def test_torch_edge_cases_accepted(inp, item, shape):
+    items = item if isinstance(item, list) else [item]
+    assert list(run(inp, *items).layers[-1].output_shape) == [1, *shape]
+
+
+@pytest.mark.parametrize(
+    "inp,items,phrase",
+    [
+        ([1, 2, 2, 2], [{"avgpool": {"kernel": 3, "stride": 1, "padding": 1}}], "3-D average pooling"),
+        ([1, 1], [{"maxpool": {"kernel": 2}}], "output would be empty"),
+        ([4, 5], [{"flatten": None, "name": "f"}, {"mul": None, "from": ["input", "f"]}], "same number of axes"),
+    ],
+)
+def test_torch_edge_cases_refused(inp, items, phrase):
+    with pytest.raises(cnncalc.SpecError, match=phrase):
+        run(inp, *items)

@@ -62,10 +62,11 @@ class Softmax(Elementwise):
     def infer(self, a: Args, ins: Sequence[Shape]) -> Inferred:
         x = ins[0]
         d = a["dim"] + len(x) + 1 if a["dim"] < 0 else a["dim"]
-        if not 1 <= d <= len(x):
-            raise ShapeError(f"dim={a['dim']} is not a non-batch axis of {list(x)}", "dim")
-        # Along channels the receptive field is unchanged; along a spatial axis it is that whole axis.
-        return Inferred(shape=x, flops=3 * prod(x), rf=IDENTITY if d == 1 else NONE)
+        if not 0 <= d <= len(x):
+            raise ShapeError(f"dim={a['dim']} is out of range for a tensor of {len(x) + 1} dims (batch included)", "dim")
+        # Along channels (or the batch) the receptive field is unchanged; along a spatial axis each
+        # unit sees that whole axis.
+        return Inferred(shape=x, flops=3 * prod(x), rf=IDENTITY if d <= 1 else NONE)
 
 
 class Dropout(Elementwise):

@@ -29,11 +29,13 @@ class Add(Rule):
 
 
 def broadcast(ins: Sequence[Shape]) -> Shape:
-    """torch's broadcasting of per-sample shapes (aligned from the right)."""
-    rank = max(len(s) for s in ins)
+    """torch's broadcasting, for per-sample shapes of one rank (the batch axis lines up)."""
+    rank = len(ins[0])
+    if any(len(s) != rank for s in ins):
+        raise ShapeError(f"mul needs inputs with the same number of axes, got {_shapes(ins)}")
     out = []
     for i in range(rank):
-        sizes = {s[i - rank + len(s)] for s in ins if i - rank + len(s) >= 0} - {1}
+        sizes = {s[i] for s in ins} - {1}
         if len(sizes) > 1:
             raise ShapeError(f"mul cannot broadcast shapes {_shapes(ins)}")
         out.append(sizes.pop() if sizes else 1)

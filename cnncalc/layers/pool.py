@@ -45,13 +45,20 @@ class _Pool(Rule):
                     f"padding {p[i]} is more than half the kernel {k[i]} (PyTorch refuses it)",
                     "padding",
                 )
-            if arith.effective_kernel(k[i], d[i]) > x[1 + i] + 2 * p[i]:
+            if self.type == "avgpool" and nd == 3 and x[1 + i] < k[i]:
                 raise ShapeError(
-                    f"kernel {k[i]} is larger than the padded input {x[1 + i] + 2 * p[i]} "
-                    f"on axis {AXES[nd][i]}",
+                    f"kernel {k[i]} is larger than the input {x[1 + i]} on axis {AXES[nd][i]} "
+                    "(PyTorch's 3-D average pooling needs every input size ≥ the kernel, padding aside)",
                     "kernel",
                 )
         out = tuple(arith.pool_out_len(x[1 + i], k[i], s[i], p[i], d[i], a["ceil_mode"]) for i in range(nd))
+        for i in range(nd):
+            if out[i] < 1:
+                raise ShapeError(
+                    f"kernel {k[i]} (extent {arith.effective_kernel(k[i], d[i])}) is larger than the "
+                    f"padded input {x[1 + i] + 2 * p[i]} on axis {AXES[nd][i]}: the output would be empty",
+                    "kernel",
+                )
         return k, s, p, d, out
 
     def window_flops(self, window: int, outputs: int) -> int:
