@@ -79,16 +79,22 @@ def _require_torch(model: str) -> None:
 
 def _unsupported_text(model: str, e) -> str:  # e: UnsupportedOps (imported lazily)
     lines = [f"{model}: {len(e.items)} operation(s) have no cnncalc layer, so no spec was written:"]
-    for first, nodes in e.groups():
-        lines.append(f"  {first.op} {first.target} ({len(nodes)} node{'s' if len(nodes) > 1 else ''}): {first.reason}")
-        where = [n for n in nodes[:SHOWN_NODES]]
-        if first.module:
-            where[0] = f"{where[0]} (in {first.module})"
-        more = f", … and {len(nodes) - SHOWN_NODES} more" if len(nodes) > SHOWN_NODES else ""
-        lines.append(f"      nodes: {', '.join(where)}{more}")
+    for group in e.groups():
+        first, n = group[0], len(group)
+        lines.append(f"  {first.op} {first.target} ({n} node{'s' if n > 1 else ''}): {first.reason}")
+        where = [_where(u) for u in group[:SHOWN_NODES]]
+        more = f", … and {n - SHOWN_NODES} more" if n > SHOWN_NODES else ""
+        lines.append(f"      {', '.join(where)}{more}")
     if e.dependents:
         lines.append(f"  ({e.dependents} supported operation(s) that depend on these were not converted either)")
     return "\n".join(lines)
+
+
+def _where(u) -> str:
+    """A module's path; a function's node name and the module it was called in."""
+    if u.op == "call_module":
+        return u.module
+    return f"node {u.node} in {u.module}" if u.module else f"node {u.node}"
 
 
 COMMANDS: list[click.Command] = [import_model]

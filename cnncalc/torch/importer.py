@@ -13,6 +13,7 @@ every module's parameter count must equal torch's.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import inspect
 import operator
@@ -52,7 +53,7 @@ class Unsupported:
     """One traced node that has no cnncalc layer, and why."""
 
     op: str  # fx opcode: call_module, call_function, call_method, get_attr, placeholder, output
-    target: str  # the module class, function or method name
+    target: str  # the module's class, the function's qualified name or the method's name
     node: str  # the fx node's name
     module: str  # the module path it was traced in ("" at the top level)
     reason: str
@@ -67,11 +68,11 @@ class UnsupportedOps(CnncalcError):
         self.dependents = dependents  # nodes left unconverted because an input of theirs is unsupported
         super().__init__(f"{model}: {len(self.items)} operation(s) have no cnncalc layer")
 
-    def groups(self) -> list[tuple[Unsupported, list[str]]]:
-        """The items grouped by (op, target, reason): the first of each, and all their node names."""
-        out: dict[tuple[str, str, str], tuple[Unsupported, list[str]]] = {}
+    def groups(self) -> list[list[Unsupported]]:
+        """The items grouped by (op, target, reason), in order of first appearance."""
+        out: dict[tuple[str, str, str], list[Unsupported]] = {}
         for u in self.items:
-            out.setdefault((u.op, u.target, u.reason), (u, []))[1].append(u.node)
+            out.setdefault((u.op, u.target, u.reason), []).append(u)
         return list(out.values())
 
 
@@ -108,11 +109,15 @@ def load_model(ref: str) -> tuple[nn.Module, str, tuple[int, ...]]:
 
 
 def _torchvision_model(name: str) -> nn.Module:
-    import torchvision  # the caller has checked that it is installed
-
-    known = torchvision.models.list_models(module=torchvision.models)
+    try:
+        import torchvision
+    except ImportError:
+        raise ModelError(f"torchvision:{name} needs torchvision: pip install torchvision") from None
+    known = torchvision.models.list_models()
     if name not in known:
-        raise ModelError(f"torchvision has no classification model '{name}'; it has: {', '.join(known)}")
+        close = difflib.get_close_matches(name, known, n=3)
+        hint = f"; did you mean {' or '.join(close)}?" if close else " (see torchvision.models.list_models())"
+        raise ModelError(f"torchvision has no model '{name}'{hint}")
     return torchvision.models.get_model(name, weights=None, **TORCHVISION_KWARGS.get(name, {}))
 
 
@@ -275,7 +280,7 @@ def module_layer(m: nn.Module) -> Layer:
     for cls in type(m).__mro__:
         if cls in MODULES:
             return MODULES[cls](m)
-    raise _NoLayer(f"no cnncalc layer for {type(m).__module__}.{type(m).__qualname__}")
+    raise _NoLayer("no cnncalc layer for this module")
 
 
 # Functions and methods: a stub with the torch signature (to bind the traced arguments by name) and
@@ -330,19 +335,21 @@ def _mean(b: Mapping[str, Any]) -> _Mapped:
     return _Mapped((x,), (pool,) if b.get("keepdim") else (pool, ("flatten", {})))
 
 
-def _s_unary(input, inplace=False): ...  # noqa: A002, ANN001, ANN202
-def _s_leaky(input, negative_slope=0.01, inplace=False): ...  # noqa: A002, ANN001, ANN202
-def _s_elu(input, alpha=1.0, inplace=False): ...  # noqa: A002, ANN001, ANN202
-def _s_gelu(input, approximate="none"): ...  # noqa: A002, ANN001, ANN202
-def _s_softmax(input, dim=None, _stacklevel=3, dtype=None): ...  # noqa: A002, ANN001, ANN202
-def _s_dropout(input, p=0.5, training=True, inplace=False): ...  # noqa: A002, ANN001, ANN202
-def _s_flatten(input, start_dim=0, end_dim=-1): ...  # noqa: A002, ANN001, ANN202
-def _s_binary(input, other, alpha=1): ...  # noqa: A002, ANN001, ANN202
-def _s_cat(tensors, dim=0, axis=None, out=None): ...  # noqa: ANN001, ANN202
-def _s_mean(input, dim=None, keepdim=False, dtype=None): ...  # noqa: A002, ANN001, ANN202
-def _s_maxpool(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False): ...  # noqa: A002, ANN001, ANN202, E501
-def _s_avgpool(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None): ...  # noqa: A002, ANN001, ANN202, E501
-def _s_adaptive(input, output_size, return_indices=False): ...  # noqa: A002, ANN001, ANN202
+def _s_unary(input, inplace=False): ...
+def _s_leaky(input, negative_slope=0.01, inplace=False): ...
+def _s_elu(input, alpha=1.0, inplace=False): ...
+def _s_gelu(input, approximate="none"): ...
+def _s_softmax(input, dim=None, _stacklevel=3, dtype=None): ...
+def _s_dropout(input, p=0.5, training=True, inplace=False): ...
+def _s_flatten(input, start_dim=0, end_dim=-1): ...
+def _s_binary(input, other, alpha=1): ...
+def _s_cat(tensors, dim=0, axis=None, out=None): ...
+def _s_mean(input, dim=None, keepdim=False, dtype=None): ...
+def _s_maxpool(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False): ...
+def _s_avgpool(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None): ...
+def _s_adaptive(input, output_size, return_indices=False): ...
 
 
 def _act(kind: str) -> _Fn:
@@ -413,13 +420,15 @@ def function_mapped(fn: _Fn, node: fx.Node) -> _Mapped:
 
 
 # ---- the walk --------------------------------------------------------------------------------------
-def _target_text(node: fx.Node) -> str:
+def _target_text(node: fx.Node, modules: Mapping[str, nn.Module]) -> str:
+    """What a node calls: a module's class, a function's qualified name, or a method's name."""
     t = node.target
     if node.op == "call_module":
-        return t
+        cls = type(modules[t])
+        return f"{cls.__module__}.{cls.__qualname__}"
     if isinstance(t, str):
-        return t
-    module = getattr(t, "__module__", None) or ""
+        return t.rsplit(".", 1)[-1]  # a method, or get_attr's attribute (its path is in the node name)
+    module = {"_operator": "operator", "builtins": ""}.get(t.__module__, t.__module__) if hasattr(t, "__module__") else ""
     name = getattr(t, "__name__", repr(t))
     return f"{module}.{name}" if module else name
 
@@ -458,7 +467,7 @@ class _Converter:
             except _NoLayer as e:
                 self.blocked.add(node)
                 self.unsupported.append(Unsupported(
-                    node.op, _target_text(node), node.name, _module_path(node), str(e)))
+                    node.op, _target_text(node, self.modules), node.name, _module_path(node), str(e)))
 
     def visit(self, node: fx.Node, placeholders: list[fx.Node]) -> None:
         if node.op == "placeholder":
@@ -594,7 +603,7 @@ def import_model(
         raise UnsupportedOps(name, conv.unsupported, max(dependents, 0))
     spec = {"name": name, "input": list(shape), "layers": conv.items}
     check(spec, conv)
-    return Imported(spec, tuple(unused_warnings(gm, conv)))
+    return Imported(spec, tuple(unused_warnings(model, conv)))
 
 
 def check(spec: dict[str, Any], conv: _Converter) -> None:
@@ -618,11 +627,11 @@ def check(spec: dict[str, Any], conv: _Converter) -> None:
                     f"layer '{stats.name}': cnncalc counts {stats.params:,} parameters, torch {numel:,}")
 
 
-def unused_warnings(gm: fx.GraphModule, conv: _Converter) -> list[str]:
+def unused_warnings(model: nn.Module, conv: _Converter) -> list[str]:
     """A note when some parameters belong to modules that the traced forward pass never calls."""
     called = set(conv.calls)
     unused = sum(
-        p.numel() for n, p in gm.named_parameters()
+        p.numel() for n, p in model.named_parameters()
         if not any(n.startswith(f"{m}.") for m in called)
     )
     if not unused:

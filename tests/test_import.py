@@ -1,0 +1,391 @@
+"""``cnncalc import``: PyTorch models → specs, checked against torch itself.
+
+The references are independent of cnncalc: hand-written expected spec items for each mapping, and for
+whole models the parameter count (sum of ``numel``) and the MACs that
+``torch.utils.flop_counter.FlopCounterMode`` measures on a real forward pass (flops / 2). The
+torchvision round trips skip where torchvision is not installed.
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import yaml  # noqa: E402
+from click.testing import CliRunner  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.nn import functional as F  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+import cnncalc  # noqa: E402
+from cnncalc.cli import cli  # noqa: E402
+from cnncalc.torch.importer import (  # noqa: E402
+    ModelError,
+    UnsupportedOps,
+    import_model,
+    load_model,
+    to_yaml,
+)
+
+
+def torch_counts(model: nn.Module, shape: tuple[int, ...]) -> tuple[int, int]:
+    """(parameters, MACs) measured by torch: numel, and FlopCounterMode's flops / 2."""
+    params = sum(p.numel() for p in model.parameters())
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model.eval()(torch.zeros(1, *shape))
+    return params, counter.get_total_flops() // 2
+
+
+class Fn(nn.Module):
+    """A module whose forward is a function (to test functional calls and methods)."""
+
+    def __init__(self, f, *children: nn.Module):
+        super().__init__()
+        self.f = f
+        self.mods = nn.ModuleList(children)
+
+    def forward(self, x):
+        return self.f(x, *self.mods)
+
+
+def layers_of(model: nn.Module, shape: tuple[int, ...]) -> list[dict]:
+    return import_model(model, shape).spec["layers"]
+
+
+# ---- one module → one item: (module, input shape, the expected type key and arguments) -------------
+MODULE_CASES = [
+    (nn.Conv1d(4, 6, 3, stride=2, padding=1, dilation=2, groups=2, bias=False), (4, 20),
+     {"conv": {"out": 6, "kernel": 3, "stride": 2, "padding": 1, "dilation": 2, "groups": 2, "bias": False}}),
+    (nn.Conv2d(3, 8, (1, 7), padding=(0, 3)), (3, 16, 16), {"conv": {"out": 8, "kernel": [1, 7], "padding": [0, 3]}}),
+    (nn.Conv2d(3, 4, 4, padding="same"), (3, 9, 9), {"conv": {"out": 4, "kernel": 4, "padding": "same"}}),
+    (nn.Conv2d(3, 4, 3, padding="valid"), (3, 9, 9), {"conv": {"out": 4, "kernel": 3}}),
+    (nn.Conv2d(3, 4, 3, stride=(2, 1)), (3, 9, 9), {"conv": {"out": 4, "kernel": 3, "stride": [2, 1]}}),
+    (nn.Conv3d(2, 4, 3), (2, 6, 8, 8), {"conv": {"out": 4, "kernel": 3}}),
+    (nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True), (2, 9, 9),
+     {"maxpool": {"kernel": 3, "stride": 2, "padding": 1, "ceil_mode": True}}),
+    (nn.MaxPool2d(2), (2, 8, 8), {"maxpool": {"kernel": 2}}),
+    (nn.MaxPool1d(3, stride=1, dilation=2), (2, 20), {"maxpool": {"kernel": 3, "stride": 1, "dilation": 2}}),
+    (nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False), (2, 8, 8),
+     {"avgpool": {"kernel": 3, "stride": 1, "padding": 1, "count_include_pad": False}}),
+    (nn.AvgPool3d(2), (2, 4, 4, 4), {"avgpool": {"kernel": 2}}),
+    (nn.AdaptiveAvgPool2d((1, 1)), (4, 7, 7), {"adaptiveavgpool": {"out": 1}}),
+    (nn.AdaptiveAvgPool2d((None, 2)), (4, 7, 7), {"adaptiveavgpool": {"out": [None, 2]}}),
+    (nn.AdaptiveMaxPool1d(5), (4, 11), {"adaptivemaxpool": {"out": 5}}),
+    (nn.Linear(7, 5, bias=False), (3, 7), {"linear": {"out": 5, "bias": False}}),
+    (nn.Flatten(), (2, 3, 4), {"flatten": None}),
+    (nn.Flatten(2), (2, 3, 4), {"flatten": {"start_dim": 2}}),
+    (nn.BatchNorm2d(3, eps=1e-3, momentum=0.01), (3, 4, 4), {"batchnorm": {"eps": 1e-3, "momentum": 0.01}}),
+    (nn.BatchNorm1d(3, affine=False, track_running_stats=False), (3, 10),
+     {"batchnorm": {"affine": False, "track_running_stats": False}}),
+    (nn.Dropout(0.2), (3, 4), {"dropout": {"p": 0.2}}),
+    (nn.Dropout(), (3, 4), {"dropout": None}),
+    (nn.ReLU(inplace=True), (3, 4), {"relu": None}),
+    (nn.ReLU6(), (3, 4), {"relu6": None}),
+    (nn.LeakyReLU(0.2), (3, 4), {"leakyrelu": {"negative_slope": 0.2}}),
+    (nn.Sigmoid(), (3, 4), {"sigmoid": None}),
+    (nn.Tanh(), (3, 4), {"tanh": None}),
+    (nn.Softmax(dim=1), (3, 4), {"softmax": None}),
+    (nn.Softmax(dim=-1), (3, 4), {"softmax": {"dim": -1}}),
+    (nn.GELU(), (3, 4), {"gelu": None}),
+    (nn.SiLU(), (3, 4), {"silu": None}),
+    (nn.Hardswish(), (3, 4), {"hardswish": None}),
+    (nn.Hardsigmoid(), (3, 4), {"hardsigmoid": None}),
+    (nn.ELU(alpha=0.5), (3, 4), {"elu": {"alpha": 0.5}}),
+    (nn.Identity(), (3, 4), {"identity": None}),
+]
+
+
+@pytest.mark.parametrize(("module", "shape", "expected"), MODULE_CASES, ids=lambda v: repr(v)[:40])
+def test_module_maps_to_one_item(module, shape, expected):
+    spec = import_model(nn.Sequential(module), shape).spec
+    assert spec["layers"] == [{**expected, "name": "0"}]
+    assert spec["input"] == list(shape)
+    assert yaml.safe_load(to_yaml(spec)) == spec  # "0" stays a string name in the YAML
+
+
+def test_every_module_mapping_is_covered():
+    """Each mapped module class has a row above, or shares its handler with a class that has one."""
+    from cnncalc.torch.importer import MODULES
+
+    covered = {type(m) for m, _, _ in MODULE_CASES}
+    handlers = {MODULES[c] for c in covered}
+    assert all(c in covered or MODULES[c] in handlers for c in MODULES)
+
+
+# ---- functions and methods ----------------------------------------------------------------------------
+def _residual(x):
+    return x + F.relu(x)
+
+
+FUNCTION_CASES = [
+    (lambda x: F.relu(x, inplace=True), [{"relu": None, "name": "relu"}]),
+    (lambda x: torch.sigmoid(x), [{"sigmoid": None, "name": "sigmoid"}]),
+    (lambda x: x.tanh(), [{"tanh": None, "name": "tanh"}]),
+    (lambda x: F.leaky_relu(x, 0.2), [{"leakyrelu": {"negative_slope": 0.2}, "name": "leaky_relu"}]),
+    (lambda x: F.softmax(x, dim=1), [{"softmax": None, "name": "softmax"}]),
+    (lambda x: F.elu(x, alpha=2.0), [{"elu": {"alpha": 2.0}, "name": "elu"}]),
+    (lambda x: F.hardswish(x), [{"hardswish": None, "name": "hardswish"}]),
+    (lambda x: F.dropout(x, 0.3, training=False), [{"dropout": {"p": 0.3}, "name": "dropout"}]),
+    (lambda x: F.max_pool2d(x, 3, 2, 1), [{"maxpool": {"kernel": 3, "stride": 2, "padding": 1}, "name": "max_pool2d"}]),
+    (lambda x: F.avg_pool2d(x, 2), [{"avgpool": {"kernel": 2}, "name": "avg_pool2d"}]),
+    (lambda x: F.adaptive_avg_pool2d(x, (1, 1)), [{"adaptiveavgpool": {"out": 1}, "name": "adaptive_avg_pool2d"}]),
+    (lambda x: x.mean([2, 3]), [{"adaptiveavgpool": {"out": 1}, "name": "mean.adaptiveavgpool"},
+                                {"flatten": None, "name": "mean"}]),
+    (lambda x: x.mean((-1, -2), keepdim=True), [{"adaptiveavgpool": {"out": 1}, "name": "mean"}]),
+    (lambda x: x.flatten(1), [{"flatten": None, "name": "flatten"}]),
+    (lambda x: torch.flatten(x, 2), [{"flatten": {"start_dim": 2}, "name": "flatten"}]),
+    (_residual, [{"relu": None, "name": "relu"}, {"add": None, "name": "add", "from": ["input", "relu"]}]),
+    (lambda x: torch.add(F.relu(x), x), [{"relu": None, "name": "relu"}, {"add": None, "name": "add", "from": ["relu", "input"]}]),
+    (lambda x: x * F.adaptive_avg_pool2d(x, 1), [
+        {"adaptiveavgpool": {"out": 1}, "name": "adaptive_avg_pool2d"},
+        {"mul": None, "name": "mul", "from": ["input", "adaptive_avg_pool2d"]}]),
+    (lambda x: torch.cat([x, F.relu(x)], dim=1), [
+        {"relu": None, "name": "relu"}, {"concat": None, "name": "cat", "from": ["input", "relu"]}]),
+    (lambda x: torch.cat([x, x.sigmoid()], -1), [
+        {"sigmoid": None, "name": "sigmoid"}, {"concat": {"dim": -1}, "name": "cat", "from": ["input", "sigmoid"]}]),
+    (lambda x: torch.cat([x], 1).relu(), [{"relu": None, "name": "relu"}]),  # cat of one tensor is that tensor
+]
+
+
+@pytest.mark.parametrize(("f", "expected"), FUNCTION_CASES)
+def test_function_maps(f, expected):
+    assert layers_of(Fn(f), (4, 6, 6)) == expected
+
+
+UNSUPPORTED_CASES = [
+    (lambda x: x.view(x.size(0), -1), {"size", "view"}),
+    (lambda x: x + 1, {"add"}),
+    (lambda x: torch.cat([x, x], 0), {"cat"}),
+    (lambda x: torch.flatten(x), {"flatten"}),
+    (lambda x: x.permute(0, 2, 3, 1), {"permute"}),
+    (lambda x: x.mean(1), {"mean"}),
+    (lambda x: F.gelu(x, approximate="tanh"), {"gelu"}),
+    (lambda x: F.layer_norm(x, (6,)), {"layer_norm"}),
+    (lambda x: x + x.mean((2, 3), keepdim=True), {"add"}),  # a broadcasting add
+    (lambda x: (F.relu(x), x), {"output"}),  # two outputs
+]
+
+
+@pytest.mark.parametrize(("f", "nodes"), UNSUPPORTED_CASES)
+def test_unsupported_functions_are_listed(f, nodes):
+    with pytest.raises(UnsupportedOps) as info:
+        import_model(Fn(f), (4, 6, 6))
+    assert {u.node for u in info.value.items} == nodes
+
+
+@pytest.mark.parametrize(("module", "reason"), [
+    (nn.Conv2d(4, 4, 3, padding=1, padding_mode="reflect"), "padding_mode"),
+    (nn.AvgPool2d(2, divisor_override=3), "divisor_override"),
+    (nn.AdaptiveMaxPool2d(2, return_indices=True), "return_indices"),
+    (nn.BatchNorm2d(4, momentum=None), "momentum"),
+    (nn.GELU(approximate="tanh"), "approximate"),
+    (nn.Softmax(), "dim"),
+    (nn.ConvTranspose2d(4, 4, 2), "ConvTranspose2d"),
+    (nn.LayerNorm(6), "LayerNorm"),
+    (nn.Upsample(scale_factor=2), "Upsample"),
+])
+def test_unsupported_modules_say_why(module, reason):
+    with pytest.raises(UnsupportedOps) as info:
+        import_model(nn.Sequential(module), (4, 6, 6))
+    (item,) = info.value.items
+    assert (item.op, item.node) == ("call_module", "_0")
+    assert reason in item.reason or reason in item.target
+
+
+def test_shared_weights_are_unsupported():
+    conv = nn.Conv2d(4, 4, 3, padding=1)
+    with pytest.raises(UnsupportedOps) as info:
+        import_model(Fn(lambda x, c: c(c(x)), conv), (4, 6, 6))
+    assert [u.reason for u in info.value.items] == [
+        "a module with parameters called twice shares its weights; a spec cannot"]
+
+
+def test_reused_parameterless_module_gets_numbered_names():
+    relu = nn.ReLU()
+    names = [item["name"] for item in layers_of(Fn(lambda x, r: r(r(x)), relu), (4, 6, 6))]
+    assert names == ["mods.0", "mods.0_1"]
+
+
+def test_unused_modules_are_reported():
+    model = Fn(lambda x, used, unused: used(x), nn.Conv2d(4, 4, 1), nn.Linear(3, 2))
+    imported = import_model(model, (4, 6, 6))
+    assert imported.warnings == (
+        "8 parameters belong to modules the forward pass never calls; the spec leaves them out",)
+
+
+# ---- a small user model, end to end -----------------------------------------------------------------
+TINY = '''
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class Tiny(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(8)
+        self.a = nn.Conv2d(8, 8, 3, padding=1)
+        self.b = nn.Conv2d(8, 4, 1)
+        self.pool = nn.MaxPool2d(2)
+        self.fc = nn.Linear(12 * 8 * 8, 10)
+
+    def forward(self, x):
+        x = F.relu(self.bn(self.stem(x)))
+        y = x + self.a(x)
+        z = torch.cat([y, self.b(x)], dim=1)
+        return self.fc(torch.flatten(self.pool(z), 1))
+
+
+class Viewing(Tiny):
+    def forward(self, x):
+        z = self.pool(torch.cat([self.a(self.stem(x)), self.b(self.stem(x))], 1))
+        return self.fc(z.view(z.size(0), -1))
+
+
+def tiny():
+    return Tiny()
+
+
+def viewing():
+    return Viewing()
+
+
+def not_a_model():
+    return 42
+'''
+
+TINY_LAYERS = [
+    {"conv": {"out": 8, "kernel": 3, "padding": 1, "bias": False}, "name": "stem"},
+    {"batchnorm": None, "name": "bn"},
+    {"relu": None, "name": "relu"},
+    {"conv": {"out": 8, "kernel": 3, "padding": 1}, "name": "a"},
+    {"add": None, "name": "add", "from": ["relu", "a"]},
+    {"conv": {"out": 4, "kernel": 1}, "name": "b", "from": "relu"},
+    {"concat": None, "name": "cat", "from": ["add", "b"]},
+    {"maxpool": {"kernel": 2}, "name": "pool"},
+    {"flatten": None, "name": "flatten"},
+    {"linear": {"out": 10}, "name": "fc"},
+]
+
+
+@pytest.fixture
+def tinymods(tmp_path, monkeypatch):
+    (tmp_path / "tinymods.py").write_text(textwrap.dedent(TINY))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    yield tmp_path
+    sys.modules.pop("tinymods", None)
+
+
+def test_tiny_model_spec_and_totals(tinymods):
+    model, name, shape = load_model("tinymods:tiny")
+    assert (name, shape) == ("tiny", (3, 224, 224))
+    spec = import_model(model, (3, 16, 16), name).spec
+    assert spec == {"name": "tiny", "input": [3, 16, 16], "layers": TINY_LAYERS}
+    totals = cnncalc.analyze(spec).totals
+    assert (totals.params, totals.macs) == torch_counts(model, (3, 16, 16))
+    # and by hand: stem 216; bn 16; a 584; b 36; fc 7690 — MACs 16·16·(8·27 + 8·72 + 4·8) + 768·10
+    assert totals.params == 216 + 16 + 584 + 36 + 7690
+    assert totals.macs == 256 * (8 * 27 + 8 * 72 + 4 * 8) + 768 * 10
+
+
+def test_cli_writes_a_spec_that_analyses_like_torch(tinymods):
+    result = CliRunner().invoke(cli, ["import", "tinymods:tiny", "--input", "3,16,16", "-o", "tiny.yaml"])
+    assert result.exit_code == 0, result.output
+    assert "10 layers, 8,542 parameters" in result.output
+    text = (tinymods / "tiny.yaml").read_text()
+    assert "  - {conv: {out: 8, kernel: 3, padding: 1, bias: false}, name: stem}\n" in text
+    assert yaml.safe_load(text)["layers"] == TINY_LAYERS
+    totals = cnncalc.analyze(str(tinymods / "tiny.yaml")).totals
+    model, _, _ = load_model("tinymods:tiny")
+    assert (totals.params, totals.macs) == torch_counts(model, (3, 16, 16))
+
+
+def test_cli_prints_the_spec_to_stdout(tinymods):
+    result = CliRunner().invoke(cli, ["import", "tinymods:tiny", "--input", "3,16,16"])
+    assert result.exit_code == 0
+    assert yaml.safe_load(result.stdout)["layers"] == TINY_LAYERS
+
+
+def test_cli_lists_unsupported_ops_and_writes_nothing(tinymods):
+    result = CliRunner().invoke(cli, ["import", "tinymods:viewing", "--input", "3,16,16", "-o", "v.yaml"])
+    assert result.exit_code == 2
+    assert "call_method size (1 node)" in result.output
+    assert "call_method view (1 node)" in result.output
+    assert "node view" in result.output
+    assert "Traceback" not in result.output
+    assert not (tinymods / "v.yaml").exists()
+
+
+@pytest.mark.parametrize(("ref", "message"), [
+    ("tinymods", "expected torchvision:NAME"),
+    ("nosuchmodule_xyz:f", "cannot import module 'nosuchmodule_xyz'"),
+    ("tinymods:nothing", "has no callable 'nothing'"),
+    ("tinymods:not_a_model", "returned int, not a torch.nn.Module"),
+])
+def test_cli_bad_model_reference(tinymods, ref, message):
+    result = CliRunner().invoke(cli, ["import", ref])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cli_model_that_does_not_run_on_the_input(tinymods):
+    result = CliRunner().invoke(cli, ["import", "tinymods:tiny", "--input", "3,32,32"])
+    assert result.exit_code == 2
+    assert "does not run on an input of shape [1, 3, 32, 32]" in result.output
+
+
+def test_cli_without_torch(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)
+    result = CliRunner().invoke(cli, ["import", "torchvision:resnet18"])
+    assert result.exit_code == 2
+    assert "pip install 'cnncalc[torch]'" in result.output
+
+
+def test_cli_without_torchvision(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torchvision", None)
+    result = CliRunner().invoke(cli, ["import", "torchvision:resnet18"])
+    assert result.exit_code == 2
+    assert "pip install torchvision" in result.output
+
+
+# ---- torchvision round trips (skip where torchvision is absent) --------------------------------------
+ROUND_TRIP = [
+    "alexnet", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
+    "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "wide_resnet50_2",
+    "googlenet", "inception_v3", "densenet121", "densenet161", "densenet169", "densenet201",
+    "mobilenet_v2", "mobilenet_v3_small", "squeezenet1_0", "squeezenet1_1", "mnasnet0_5",
+    "regnet_y_400mf",
+]
+
+
+@pytest.mark.parametrize("name", ROUND_TRIP)
+def test_torchvision_round_trip(name):
+    pytest.importorskip("torchvision")
+    model, _, shape = load_model(f"torchvision:{name}")
+    spec = import_model(model, shape, name).spec
+    totals = cnncalc.analyze(spec).totals
+    assert (totals.params, totals.macs) == torch_counts(model, shape)
+    assert yaml.safe_load(to_yaml(spec)) == spec
+
+
+@pytest.mark.parametrize(("name", "op"), [
+    ("shufflenet_v2_x0_5", "transpose"), ("efficientnet_b0", "stochastic_depth"), ("convnext_tiny", "permute"),
+])
+def test_torchvision_unsupported(name, op):
+    pytest.importorskip("torchvision")
+    with pytest.raises(UnsupportedOps) as info:
+        import_model(f"torchvision:{name}")
+    assert op in {u.target.rsplit(".", 1)[-1] for u in info.value.items}
+
+
+def test_unknown_torchvision_model():
+    pytest.importorskip("torchvision")
+    with pytest.raises(ModelError, match="no model 'resnet5'; did you mean resnet50"):
+        load_model("torchvision:resnet5")
