@@ -196,6 +196,11 @@ def test_unsupported_modules_say_why(module, reason):
     assert reason in item.reason or reason in item.target
 
 
+def test_untraceable_model_is_a_model_error():
+    with pytest.raises(ModelError, match=r"torch\.fx cannot trace the model: TraceError"):
+        import_model(Fn(lambda x: x if x.sum() > 0 else -x), (4, 6, 6))
+
+
 def test_shared_weights_are_unsupported():
     conv = nn.Conv2d(4, 4, 3, padding=1)
     with pytest.raises(UnsupportedOps) as info:

@@ -116,7 +116,7 @@ def _torchvision_model(name: str) -> nn.Module:
     known = torchvision.models.list_models()
     if name not in known:
         close = difflib.get_close_matches(name, known, n=3)
-        hint = f"; did you mean {' or '.join(close)}?" if close else " (see torchvision.models.list_models())"
+        hint = f"; did you mean {', '.join(close)}?" if close else " (see torchvision.models.list_models())"
         raise ModelError(f"torchvision has no model '{name}'{hint}")
     return torchvision.models.get_model(name, weights=None, **TORCHVISION_KWARGS.get(name, {}))
 
