@@ -132,29 +132,24 @@ def d_conv(draw: Any, x: Shape) -> tuple[dict[str, Any], Shape] | None:
 
 
 def _pool(draw: Any, x: Shape, dilated: bool) -> tuple[dict[str, Any], list[int]] | None:
-    # KNOWN BUG (test_known_avgpool3d_kernel_larger_than_unpadded_input): ATen's avg_pool3d wants
-    # every unpadded size >= the kernel; cnncalc does not check it yet, so valid specs avoid it.
-    unpadded = not dilated and len(x) == 4
     nd = len(x) - 1
     if nd < 1:
         return None
+    avg3d = not dilated and nd == 3  # ATen's avg_pool3d also wants each unpadded size >= the kernel
     ks, ss, ps, ds, size = [], [], [], [], []
     ceil = draw(st.booleans())
     default_stride = draw(st.booleans())
     for i in range(nd):
-        d = draw(st.integers(1, 2)) if dilated else 1
         n = x[1 + i]
-        fits = [
-            (k, p)
+        fits = [  # (kernel, stride, padding, dilation) giving at least one window (ceil: one start)
+            (k, s, p, d)
             for k in range(1, 5)
+            for s in ([k] if default_stride else range(1, 4))
             for p in range(k // 2 + 1)
-            if d * (k - 1) + 1 <= n + 2 * p and not (unpadded and k > n)
+            for d in ([1, 2] if dilated else [1])
+            if pool_len(n, k, s, p, d, ceil) >= 1 and not (avg3d and k > n)
         ]
-        if not fits:
-            d = 1
-            fits = [(k, p) for k in range(1, 5) for p in range(k // 2 + 1) if k <= n + 2 * p]
-        k, p = draw(st.sampled_from(fits))
-        s = k if default_stride else draw(st.integers(1, 3))
+        k, s, p, d = draw(st.sampled_from(fits))
         ks.append(k), ss.append(s), ps.append(p), ds.append(d)
         size.append(pool_len(n, k, s, p, d, ceil))
     args = {"kernel": axes(draw, ks), "padding": axes(draw, ps), "ceil_mode": ceil}
@@ -449,20 +444,6 @@ def stricter_by_design(error: SpecError) -> bool:
 
 
 NO_TORCH_CLASS = "spatial axes"
-# Disagreements reported to the rules' owners, each pinned by a strict xfail test below: when one is
-# fixed, its xfail starts passing and fails the suite, as a reminder to drop it from this list.
-KNOWN_BUGS = (
-    ("smaller than kernel size",),  # torch: avg_pool3d wants each unpadded size >= the kernel
-    ("is larger than the padded input",),  # cnncalc: with ceil_mode torch only needs 1 output
-    ("softmax", "Dimension out of range"),  # cnncalc does not check softmax's dim
-    ("mul", "broadcast"),  # cnncalc broadcasts per-sample shapes of different ranks, torch can't
-)
-
-
-def known_bug(text: str) -> bool:
-    return any(
-        all(k in text for k in bug) for bug in KNOWN_BUGS
-    )  # the builder's own refusal: torch has no Conv0d to ask
 
 
 def check_wild(spec: dict[str, Any]) -> str:
@@ -475,15 +456,11 @@ def check_wild(spec: dict[str, Any]) -> str:
             torch_run(spec)
         except Exception as t:
             return "no-torch-class" if NO_TORCH_CLASS in str(t) else "invalid"
-        if known_bug(str(e)):
-            return "known-bug"
         assert stricter_by_design(e), f"cnncalc rejects ({e}) but torch runs it"
         return "by-design"
     try:
         torch_run(spec)
     except Exception as e:
-        if known_bug(str(e)):
-            return "known-bug"
         raise AssertionError(f"cnncalc accepts but torch fails: {type(e).__name__}: {e}") from e
     assert_agree(spec)
     return "valid"
@@ -495,34 +472,30 @@ def test_wild_specs_cnncalc_and_torch_agree_on_validity(spec: dict[str, Any]):
     check_wild(spec)
 
 
-# ---- known disagreements, pinned --------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="pool.py: avg_pool3d needs each unpadded size >= kernel")
-def test_known_avgpool3d_kernel_larger_than_unpadded_input():
+# ---- disagreements the suite found, fixed in the rules (df670a6), kept as regressions -----------
+def test_found_avgpool3d_kernel_larger_than_unpadded_input():
     spec = {"input": [1, 1, 1, 2], "layers": [{"avgpool": {"kernel": [1, 1, 3], "padding": [0, 0, 1]}}]}
     with pytest.raises(Exception, match="smaller than kernel size"):
         torch_run(spec)  # torch refuses ...
     with pytest.raises(SpecError):
-        analyze(spec, BATCH)  # ... and so should cnncalc
+        analyze(spec, BATCH)  # ... and so does cnncalc
 
 
-@pytest.mark.xfail(strict=True, reason="pool.py: with ceil_mode torch pools a kernel > padded input")
-def test_known_ceil_mode_pool_kernel_larger_than_padded_input():
+def test_found_ceil_mode_pool_kernel_larger_than_padded_input():
     spec = {"input": [1, 1], "layers": [{"maxpool": {"kernel": 2, "ceil_mode": True}, "name": "p"}]}
     assert torch_run(spec)["p"][0] == (BATCH, 1, 1)  # torch pools it ...
-    assert analyze(spec, BATCH).layers[0].output_shape == (BATCH, 1, 1)  # ... cnncalc should too
+    assert analyze(spec, BATCH).layers[0].output_shape == (BATCH, 1, 1)  # ... and so does cnncalc
 
 
-@pytest.mark.xfail(strict=True, reason="activation.py: softmax's dim is not checked against the rank")
-def test_known_softmax_dim_out_of_range():
+def test_found_softmax_dim_out_of_range():
     spec = {"input": [3], "layers": [{"softmax": {"dim": 2}}]}
     with pytest.raises(Exception, match="Dimension out of range"):
         torch_run(spec)  # torch refuses ...
     with pytest.raises(SpecError):
-        analyze(spec, BATCH)  # ... and so should cnncalc
+        analyze(spec, BATCH)  # ... and so does cnncalc
 
 
-@pytest.mark.xfail(strict=True, reason="merge.py: mul of different ranks aligns the batch axis")
-def test_known_mul_of_different_ranks():
+def test_found_mul_of_different_ranks():
     spec = {
         "input": [4, 5],
         "layers": [
@@ -534,4 +507,4 @@ def test_known_mul_of_different_ranks():
     with pytest.raises(Exception, match="broadcast"):
         torch_run(spec)  # (2, 4, 5) * (2, 5): torch refuses at batch 2 ...
     with pytest.raises(SpecError):
-        analyze(spec, BATCH)  # ... cnncalc says (4, 5) * (5,) = (4, 5)
+        analyze(spec, BATCH)  # ... and so does cnncalc (it once said (4, 5))

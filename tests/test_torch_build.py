@@ -97,12 +97,11 @@ def test_verify_refuses_a_net_too_big_for_memory():
 
 
 def test_verify_reports_a_layer_torch_refuses(monkeypatch: pytest.MonkeyPatch):
-    """A layer the analysis accepts but torch refuses is a failed check, naming the layer."""
-    spec = {"input": [3], "layers": [{"softmax": {"dim": 4}, "name": "sm"}]}
-    v = verify(spec, 1)
-    if v.error is None:  # the softmax rule learned to check dim: then the analysis refuses it
-        pytest.skip("cnncalc now rejects this spec itself")
-    assert not v.ok and "sm" in v.error
+    """A layer the analysis accepts but torch refuses is a failed check that names the layer."""
+    monkeypatch.setitem(CALLS, "relu", lambda a, ins: ("Softmax", {"dim": 9}))
+    v = verify(TINY, 1)
+    assert not v.ok and v.measured is None and v.rows == ()
+    assert "stem.relu" in v.error and "IndexError" in v.error
 
 
 # ---- the command ---------------------------------------------------------------------------------
