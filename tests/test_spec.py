@@ -388,3 +388,20 @@ def test_batch_scales_macs_and_activations_not_params(batch: int) -> None:
 def test_shipped_specs_parse() -> None:
     for path in sorted((ROOT / "specs").glob("*.yaml")):
         assert parse_spec(path).layers, path
+
+
+def test_block_arguments_are_bound_in_the_callers_scope() -> None:
+    """A list of layers passed to a block keeps the caller's meaning of $c (lexical scope)."""
+    spec = {
+        "input": [3, 8, 8],
+        "blocks": {
+            "wrap": {"params": {"body": None, "c": 1}, "layers": [{"seq": "$body"}, {"conv": {"out": "$c", "kernel": 1}, "name": "last"}]},
+            "outer": {"params": {"c": 5}, "layers": [{"wrap": {"body": [{"conv": {"out": "${c * 2}", "kernel": 1}, "name": "inner"}]}, "name": "w"}]},
+        },
+        "layers": [{"outer": None, "name": "o"}],
+    }
+    r = analyze(spec)
+    inner, last = r.layer("o.w.inner"), r.layer("o.w.last")
+    assert inner.output_shape == (1, 10, 8, 8)  # the caller's c = 5, doubled; not wrap's c = 1
+    assert inner.params == 10 * 3 + 10
+    assert last.output_shape == (1, 1, 8, 8)  # wrap's own c

@@ -151,6 +151,26 @@ class Parser:
             return ScalarNode(tag, str(v).lower() if isinstance(v, bool) else str(v), node.start_mark, node.end_mark)
         return ScalarNode(STR, _DOLLAR.sub(compute, text), node.start_mark, node.end_mark)
 
+    def close_over(self, node: Node, scope: Scope) -> Node:
+        """``node`` with every ``$param`` and ``${expr}`` inside it substituted in ``scope``.
+
+        Block arguments are bound this way (lexical scope): a list of layers passed to a block
+        keeps the meaning of the caller's parameters, whatever the block's own are called.
+        """
+        if isinstance(node, ScalarNode):
+            return self.resolve(node, scope)
+        if isinstance(node, SequenceNode):
+            kids = [self.close_over(c, scope) for c in node.value]
+            if all(a is b for a, b in zip(kids, node.value)):
+                return node
+            return SequenceNode(node.tag, kids, node.start_mark, node.end_mark, node.flow_style)
+        if isinstance(node, MappingNode):
+            pairs = [(k, self.close_over(v, scope)) for k, v in node.value]
+            if all(a[1] is b[1] for a, b in zip(pairs, node.value)):
+                return node
+            return MappingNode(node.tag, pairs, node.start_mark, node.end_mark, node.flow_style)
+        return node
+
     def value(self, node: Node, scope: Scope) -> Any:
         """A plain Python value (scalars, lists of scalars) after substitution."""
         node = self.resolve(node, scope)
@@ -523,7 +543,7 @@ class Parser:
         given: dict[str, Node] = {}
         if targs is not None and not (isinstance(targs, ScalarNode) and scalar(targs) is None):
             entries = self.mapping(targs, f"the parameters of block {bname}", who)
-            given = {k: self.resolve(v, scope) for k, _, v in entries}
+            given = {k: self.close_over(v, scope) for k, _, v in entries}
             for k, kn, _ in entries:
                 if k not in block.params:
                     known = ", ".join(block.params) or "none"
