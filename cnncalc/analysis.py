@@ -164,6 +164,14 @@ def analyze(
         return _Walk(spec, batch, DTYPES[dtype], strict).report(dtype, optimizer)
 
 
+def _called_at(layer) -> str:
+    """' (block called at line 40)' for a layer that a block call produced, else ''."""
+    if not layer.called_at:
+        return ""
+    lines = " → ".join(map(str, layer.called_at))
+    return f" (block called at line {lines})"
+
+
 class _Walk:
     def __init__(self, spec: NetSpec, batch: int, nbytes: int, strict: bool):
         self.spec, self.batch, self.nbytes, self.strict = spec, batch, nbytes, strict
@@ -174,6 +182,7 @@ class _Walk:
         self.stats: list[LayerStats] = []
 
     def warn(self, message: str, layer, kind: str) -> None:
+        message += _called_at(layer)
         w = SpecWarning(message, layer.loc, layer.name, kind)
         if self.strict and kind in ("floor", "floor-padding"):
             raise SpecError(message + " (an error because of --strict)", layer.loc, layer.name)
@@ -211,7 +220,7 @@ class _Walk:
         except ShapeError as e:
             where = layer.arg_locs.get(e.arg, layer.loc) if e.arg else layer.loc
             shapes = " and ".join(str(list(s)) for s in ins)
-            raise SpecError(f"{layer.type} on input {shapes}: {e}", where, layer.name) from None
+            raise SpecError(f"{layer.type} on input {shapes}: {e}{_called_at(layer)}", where, layer.name) from None
         if r.warnings:
             self.warn("output size is not an integer: " + "; ".join(r.warnings), layer, "floor")
         if r.notes:

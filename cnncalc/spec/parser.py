@@ -50,6 +50,7 @@ class LayerSpec:
     frozen: bool = False
     arg_locs: Mapping[str, Loc] = field(default_factory=dict)
     given: tuple[str, ...] = ()  # the argument names written in the spec
+    called_at: tuple[int, ...] = ()  # lines of the block calls that produced it (outermost first)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class Scope:
     calls: tuple[str, ...] = ()
     parent: Scope | None = None
     depth: int = 0
+    call_lines: tuple[int, ...] = ()  # where the enclosing block calls are, outermost first
 
 
 @dataclass(frozen=True)
@@ -488,7 +490,10 @@ class Parser:
         if len(self.layers) >= MAX_LAYERS:
             raise self.err(f"the spec expands to more than {MAX_LAYERS:,} layers; expected fewer", tnode, full)
         self.layers.append(
-            LayerSpec(full, tname, args, tuple(inputs), loc(tnode, self.file), scope.frozen, arg_locs, given)
+            LayerSpec(
+                full, tname, args, tuple(inputs), loc(tnode, self.file), scope.frozen, arg_locs, given,
+                scope.call_lines,
+            )
         )
         return full
 
@@ -560,7 +565,10 @@ class Parser:
             else:
                 env[p] = default
         label = scope.prefix + name if name is not None else self.fresh(scope, bname)
-        inner = Scope(label + ".", env, scope.frozen, (*scope.calls, bname), scope, scope.depth + 1)
+        inner = Scope(
+            label + ".", env, scope.frozen, (*scope.calls, bname), scope, scope.depth + 1,
+            (*scope.call_lines, loc(tnode, self.file).line),
+        )
         out = self.items(block.layers, inner, prev)
         if out == prev:
             return prev
@@ -573,7 +581,10 @@ class Parser:
         if name is None:
             inner = replace(scope, depth=scope.depth + 1)
         else:
-            inner = Scope(scope.prefix + name + ".", scope.env, scope.frozen, scope.calls, scope, scope.depth + 1)
+            inner = Scope(
+                scope.prefix + name + ".", scope.env, scope.frozen, scope.calls, scope, scope.depth + 1,
+                scope.call_lines,
+            )
         targs = None if targs is None else self.resolve(targs, scope)
         if kind == "seq":
             out = self.items(targs, inner, prev) if targs is not None else prev
