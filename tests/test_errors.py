@@ -82,7 +82,7 @@ CASES = [
     Case("no-type-key", H + "  - {name: a, from: input}\n", 3, "no type key", at="{", layer="a"),
     # arguments
     Case("unknown-arg", H + "  - {conv: {out: 3, kernal: 3}}\n", 3, "did you mean 'kernel'", at="kernal", layer="conv1"),
-    Case("arg-of-argless", H + "  - {relu: {inplace: true}}\n", 3, "takes no arguments", at="inplace", layer="relu1"),
+    Case("arg-of-argless", H + "  - {sigmoid: {inplace: true}}\n", 3, "takes no arguments", at="inplace", layer="sigmoid1"),
     Case("missing-arg", H + "  - {conv: {kernel: 3}}\n", 3, "needs argument 'out'", layer="conv1"),
     Case("missing-arg-bare", H + "  - conv\n", 3, "needs argument 'out'", at="conv", layer="conv1"),
     Case("args-not-mapping", H + "  - {conv: [16, 3]}\n", 3, "must be a mapping such as {out: ..., kernel: ...}", at="[", layer="conv1"),

@@ -32,20 +32,24 @@ def _activation(name: str, torch_name: str, doc: str, args: tuple[Arg, ...] = ()
     )
 
 
+# torch's `inplace` flag is accepted where torch has it (specs converted from models carry it);
+# it changes no count, and the memory model does not use it (docs/conventions.md).
+INPLACE = Arg("inplace", "bool", False, "as torch's inplace flag (no effect on any count)")
+
 ACTIVATIONS = [
-    _activation("relu", "ReLU", "max(0, x)"),
-    _activation("relu6", "ReLU6", "min(max(0, x), 6)"),
+    _activation("relu", "ReLU", "max(0, x)", (INPLACE,)),
+    _activation("relu6", "ReLU6", "min(max(0, x), 6)", (INPLACE,)),
     _activation(
         "leakyrelu", "LeakyReLU", "x if x > 0 else slope·x",
-        (Arg("negative_slope", "number", 0.01, "slope for x < 0"),),
+        (Arg("negative_slope", "number", 0.01, "slope for x < 0"), INPLACE),
     ),
     _activation("sigmoid", "Sigmoid", "1 / (1 + e^−x)"),
     _activation("tanh", "Tanh", "hyperbolic tangent"),
     _activation("gelu", "GELU", "x·Φ(x)"),
-    _activation("silu", "SiLU", "x·sigmoid(x) (swish)"),
-    _activation("hardswish", "Hardswish", "x·relu6(x + 3)/6"),
-    _activation("hardsigmoid", "Hardsigmoid", "relu6(x + 3)/6"),
-    _activation("elu", "ELU", "x if x > 0 else α(e^x − 1)", (Arg("alpha", "number", 1.0, "α"),)),
+    _activation("silu", "SiLU", "x·sigmoid(x) (swish)", (INPLACE,)),
+    _activation("hardswish", "Hardswish", "x·relu6(x + 3)/6", (INPLACE,)),
+    _activation("hardsigmoid", "Hardsigmoid", "relu6(x + 3)/6", (INPLACE,)),
+    _activation("elu", "ELU", "x if x > 0 else α(e^x − 1)", (Arg("alpha", "number", 1.0, "α"), INPLACE)),
     _activation("identity", "Identity", "passes its input through"),
 ]
 
@@ -73,5 +77,5 @@ class Dropout(Elementwise):
     type = "dropout"
     torch_name = "Dropout"
     doc = "Zeroes elements with probability p in training; the identity at inference (0 flops)."
-    args = (Arg("p", "prob", 0.5, "drop probability"),)
+    args = (Arg("p", "prob", 0.5, "drop probability"), INPLACE)
     flops_per_element = 0
