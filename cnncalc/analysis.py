@@ -108,6 +108,24 @@ class Report:
                 return s
         raise KeyError(name)
 
+    def grouped(self, depth: int) -> tuple[LayerStats, ...]:
+        """Rows for consecutive layers whose names share their first ``depth`` dotted parts.
+
+        ``layer1.0.conv1`` … ``layer1.2.relu3`` are one row ``layer1`` at depth 1 (``layer1.0`` …
+        at depth 2). A row sums params, MACs, flops and activations, and shows the output shape
+        and receptive field of its last layer. Rows sum to the same totals as the layers.
+        """
+        rows: list[list[LayerStats]] = []
+        keys: list[str] = []
+        for s in self.layers:
+            key = ".".join(s.name.split(".")[:depth])
+            if keys and keys[-1] == key:
+                rows[-1].append(s)
+            else:
+                keys.append(key)
+                rows.append([s])
+        return tuple(_group(key, members) for key, members in zip(keys, rows))
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data: exact integers, shapes with the batch axis, null where not applicable."""
         layers = []
@@ -162,6 +180,23 @@ def analyze(
         spec = replace(spec, input_shape=tuple(input_shape))
     with gc_paused():  # many small acyclic objects: the cyclic collector would only slow this down
         return _Walk(spec, batch, DTYPES[dtype], strict).report(dtype, optimizer)
+
+
+def _group(key: str, members: list[LayerStats]) -> LayerStats:
+    if len(members) == 1:
+        return members[0]
+    first, last = members[0], members[-1]
+    kinds = {m.type for m in members}
+    return LayerStats(
+        name=key, type=kinds.pop() if len(kinds) == 1 else f"{len(members)} layers", inputs=first.inputs,
+        output_shape=last.output_shape, params=sum(m.params for m in members),
+        trainable_params=sum(m.trainable_params for m in members), buffers=sum(m.buffers for m in members),
+        macs=sum(m.macs for m in members), flops=sum(m.flops for m in members),
+        activation_elements=sum(m.activation_elements for m in members),
+        activation_bytes=sum(m.activation_bytes for m in members),
+        param_bytes=sum(m.param_bytes for m in members), receptive_field=last.receptive_field,
+        frozen=all(m.frozen for m in members), line=first.line, args={},
+    )
 
 
 def _called_at(layer) -> str:

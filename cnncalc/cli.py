@@ -34,17 +34,25 @@ def cli() -> None:
 @click.option("--optimizer", type=click.Choice(list(OPTIMIZERS)), default="adam", show_default=True, help="Optimizer state in the training estimate.")
 @click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format.")
 @click.option("--strict", is_flag=True, help="Treat a floored (non-integer) output size as an error.")
-def summarize(spec: str, batch: int, input_shape, dtype: str, optimizer: str, fmt: str, strict: bool) -> None:
+@click.option(
+    "--depth", "-d", type=click.IntRange(min=1), default=None,
+    help="Table/markdown: one row per group of layers sharing the first N parts of their names "
+    "(layer1.0.conv1 → layer1 at depth 1).",
+)
+def summarize(spec: str, batch: int, input_shape, dtype: str, optimizer: str, fmt: str, strict: bool, depth: int | None) -> None:
     """Per-layer output shape, parameters, MACs, memory and receptive field, with totals."""
     report = run_analysis(spec, batch=batch, input_shape=input_shape, dtype=dtype, optimizer=optimizer, strict=strict)
     if fmt == "table":
         from .render.table import render
 
-        render(report)
+        render(report, depth=depth)
         return
     from . import render as r
 
-    click.echo({"json": r.to_json, "csv": r.to_csv, "markdown": r.to_markdown}[fmt](report), nl=fmt == "json")
+    if fmt == "markdown":
+        click.echo(r.to_markdown(report, depth), nl=False)
+        return
+    click.echo({"json": r.to_json, "csv": r.to_csv}[fmt](report), nl=fmt == "json")
 
 
 @cli.command()

@@ -140,3 +140,23 @@ def test_summarize_does_not_import_torch():
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
+
+
+def test_grouped_rows_by_name_depth():
+    r = cnncalc.analyze("specs/resnet50.yaml")
+    rows = r.grouped(1)
+    assert [g.name for g in rows] == ["conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool", "flatten", "fc"]
+    layer1 = rows[4]
+    # by hand: block 0 = 64·64 + 128 + 64·64·9 + 128 + 64·256 + 512 + (64·256 + 512) = 75,008;
+    # blocks 1 and 2 = 256·64 + 128 + 64·64·9 + 128 + 64·256 + 512 = 70,400 each
+    assert layer1.params == 75_008 + 2 * 70_400
+    assert layer1.output_shape == (1, 256, 56, 56)
+    assert sum(g.params for g in rows) == r.totals.params
+    assert sum(g.macs for g in rows) == r.totals.macs
+    assert len(r.grouped(2)) == 4 + 3 + 4 + 6 + 3 + 3
+
+
+def test_summarize_depth_option():
+    res = CliRunner().invoke(cli, ["summarize", "specs/resnet50.yaml", "--depth", "1"])
+    assert res.exit_code == 0
+    assert "layer3" in res.stdout and "layer3.0.conv1" not in res.stdout

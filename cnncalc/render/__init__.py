@@ -76,7 +76,7 @@ def to_csv(report: Report) -> str:
     return out.getvalue()
 
 
-def to_markdown(report: Report) -> str:
+def to_markdown(report: Report, depth: int | None = None) -> str:
     t = report.totals
     lines = [
         f"## {report.name}",
@@ -86,7 +86,7 @@ def to_markdown(report: Report) -> str:
         "| layer | type | output shape | params | MACs | activations | RF |",
         "|---|---|---|---:|---:|---:|---:|",
     ]
-    for s in report.layers:
+    for s in report.layers if depth is None else report.grouped(depth):
         lines.append(
             f"| {s.name} | {s.type} | {shape_text(s.output_shape)} | {s.params:,} | {s.macs:,} "
             f"| {human_bytes(s.activation_bytes)} | {rf_text(s)} |"

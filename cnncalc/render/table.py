@@ -22,10 +22,10 @@ def _bar(part: int, whole: int) -> Text:
     return Text(text or "▏", style="cyan")
 
 
-def layer_table(report: Report, width: int = 200) -> Table:
+def layer_table(report: Report, width: int = 200, depth: int | None = None) -> Table:
     t = report.totals
     table = Table(box=box.SIMPLE_HEAD, show_footer=True, header_style="bold", footer_style="bold")
-    longest = max((len(s.name) for s in report.layers), default=5)
+    longest = max((len(s.name) for s in (report.layers if depth is None else report.grouped(depth))), default=5)
     table.add_column("layer", footer="total", overflow="fold", min_width=min(longest, 24))
     table.add_column("type", no_wrap=True)
     table.add_column("output", no_wrap=True, footer=shape_text(report.layers[-1].output_shape))
@@ -36,7 +36,8 @@ def layer_table(report: Report, width: int = 200) -> Table:
         table.add_column("MACs %", no_wrap=True, min_width=BAR)
     table.add_column("memory", justify="right", no_wrap=True, footer=human_bytes(t.activation_bytes))
     table.add_column("RF", justify="right", no_wrap=True)
-    for s in report.layers:
+    rows = report.layers if depth is None else report.grouped(depth)
+    for s in rows:
         params = human(s.params) + (" ❄" if s.frozen and s.params else "")
         cells = [s.name, s.type, shape_text(s.output_shape), params, human(s.macs) if s.macs else "—"]
         cells += [_bar(s.macs, t.macs)] if bars else []
@@ -66,11 +67,11 @@ def summary(report: Report) -> Table:
     return grid
 
 
-def render(report: Report, console: Console | None = None) -> None:
+def render(report: Report, console: Console | None = None, depth: int | None = None) -> None:
     if console is None:
         console = Console()
         if not console.is_terminal:  # piped or redirected: never wrap rows
             console = Console(width=200)
     title = f"[bold]{report.name}[/bold]  input {shape_text(report.input_shape)}  ({report.dtype})"
     console.print(title)
-    console.print(Group(layer_table(report, console.width), summary(report)))
+    console.print(Group(layer_table(report, console.width, depth), summary(report)))
