@@ -160,3 +160,16 @@ def test_summarize_depth_option():
     res = CliRunner().invoke(cli, ["summarize", "specs/resnet50.yaml", "--depth", "1"])
     assert res.exit_code == 0
     assert "layer3" in res.stdout and "layer3.0.conv1" not in res.stdout
+
+
+def test_long_tables_render_as_plain_text(monkeypatch):
+    import cnncalc.render.table as table
+
+    monkeypatch.setattr(table, "RICH_ROWS", 5)
+    res = CliRunner().invoke(cli, ["summarize", "specs/vgg16.yaml"])
+    assert res.exit_code == 0
+    lines = res.stdout.splitlines()
+    assert any(line.split()[:2] == ["conv5_3", "conv"] for line in lines)
+    total = next(line for line in lines if line.strip().startswith("total"))
+    assert "138.36 M" in total and "15.47 G" in total
+    assert "--depth 1" in res.stdout

@@ -1,48 +1,78 @@
-"""The terminal rendering: a rich table of layers with totals, and a summary panel."""
+"""The terminal rendering: a table of layers with totals, and a summary of the totals and memory.
+
+Up to ``RICH_ROWS`` rows the table is a rich Table; past that (a generated net of thousands of
+layers) the same cells are laid out as plain aligned text, which is a hundred times faster.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from rich import box
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from ..analysis import Report
+from ..analysis import LayerStats, Report
 from . import human, human_bytes, rf_text, shape_text
 
 BAR = 10
+RICH_ROWS = 2000
+HEADERS = ("layer", "type", "output", "params", "MACs", "MACs %", "memory", "RF")
+RIGHT = {"params", "MACs", "memory", "RF"}
 
 
-def _bar(part: int, whole: int) -> Text:
+def bar(part: int, whole: int) -> str:
+    """A share as a bar of BAR cells, in eighths of a cell."""
     if whole <= 0 or part <= 0:
-        return Text("")
-    eighths = round(8 * BAR * part / whole)
-    full, rest = divmod(eighths, 8)
-    text = "█" * full + ("▏▎▍▌▋▊▉"[rest - 1] if rest else "")
-    return Text(text or "▏", style="cyan")
+        return ""
+    full, rest = divmod(round(8 * BAR * part / whole), 8)
+    return ("█" * full + ("▏▎▍▌▋▊▉"[rest - 1] if rest else "")) or "▏"
+
+
+def cells(report: Report, rows: Sequence[LayerStats], bars: bool) -> tuple[list[str], list[list[str]], list[str]]:
+    """Headers, one list of cell texts per row, and the footer (totals)."""
+    t = report.totals
+    headers = [h for h in HEADERS if bars or h != "MACs %"]
+    body = []
+    for s in rows:
+        row = [
+            s.name, s.type, shape_text(s.output_shape), human(s.params) + (" ❄" if s.frozen and s.params else ""),
+            human(s.macs) if s.macs else "—",
+        ]
+        row += [bar(s.macs, t.macs)] if bars else []
+        body.append([*row, human_bytes(s.activation_bytes), rf_text(s)])
+    foot = ["total", "", shape_text(report.layers[-1].output_shape), human(t.params), human(t.macs)]
+    foot += [""] if bars else []
+    return headers, body, [*foot, human_bytes(t.activation_bytes), ""]
 
 
 def layer_table(report: Report, width: int = 200, depth: int | None = None) -> Table:
-    t = report.totals
-    table = Table(box=box.SIMPLE_HEAD, show_footer=True, header_style="bold", footer_style="bold")
-    longest = max((len(s.name) for s in (report.layers if depth is None else report.grouped(depth))), default=5)
-    table.add_column("layer", footer="total", overflow="fold", min_width=min(longest, 24))
-    table.add_column("type", no_wrap=True)
-    table.add_column("output", no_wrap=True, footer=shape_text(report.layers[-1].output_shape))
-    table.add_column("params", justify="right", no_wrap=True, footer=human(t.params))
-    table.add_column("MACs", justify="right", no_wrap=True, footer=human(t.macs))
-    bars = width >= 120
-    if bars:
-        table.add_column("MACs %", no_wrap=True, min_width=BAR)
-    table.add_column("memory", justify="right", no_wrap=True, footer=human_bytes(t.activation_bytes))
-    table.add_column("RF", justify="right", no_wrap=True)
     rows = report.layers if depth is None else report.grouped(depth)
-    for s in rows:
-        params = human(s.params) + (" ❄" if s.frozen and s.params else "")
-        cells = [s.name, s.type, shape_text(s.output_shape), params, human(s.macs) if s.macs else "—"]
-        cells += [_bar(s.macs, t.macs)] if bars else []
-        table.add_row(*cells, human_bytes(s.activation_bytes), rf_text(s))
+    headers, body, foot = cells(report, rows, bars=width >= 120)
+    table = Table(box=box.SIMPLE_HEAD, show_footer=True, header_style="bold", footer_style="bold")
+    longest = max((len(s.name) for s in rows), default=5)
+    for i, (h, f) in enumerate(zip(headers, foot)):
+        if i == 0:
+            table.add_column(h, footer=f, overflow="fold", min_width=min(longest, 24))
+        else:
+            table.add_column(h, footer=f, no_wrap=True, justify="right" if h in RIGHT else "left",
+                             min_width=BAR if h == "MACs %" else None)
+    for row in body:
+        table.add_row(*row[:5], *(Text(c, style="cyan") if h == "MACs %" else c for h, c in zip(headers[5:], row[5:])))
     return table
+
+
+def plain_table(report: Report, rows: Sequence[LayerStats]) -> str:
+    """The same table as aligned plain text (for very long nets)."""
+    headers, body, foot = cells(report, rows, bars=True)
+    widths = [max(len(r[i]) for r in (headers, foot, *body)) for i in range(len(headers))]
+
+    def line(r: Sequence[str]) -> str:
+        return "  " + "  ".join(c.rjust(w) if h in RIGHT else c.ljust(w) for h, c, w in zip(headers, r, widths))
+
+    rule = "  " + "─" * (sum(widths) + 2 * (len(widths) - 1))
+    return "\n".join([line(headers), rule, *map(line, body), rule, line(foot)])
 
 
 def summary(report: Report) -> Table:
@@ -74,4 +104,10 @@ def render(report: Report, console: Console | None = None, depth: int | None = N
             console = Console(width=200)
     title = f"[bold]{report.name}[/bold]  input {shape_text(report.input_shape)}  ({report.dtype})"
     console.print(title)
+    rows = report.layers if depth is None else report.grouped(depth)
+    if len(rows) > RICH_ROWS:
+        console.print(plain_table(report, rows), markup=False, highlight=False, soft_wrap=True)
+        console.print(f"[dim]{len(rows):,} rows; --depth 1 groups them by name, --format csv keeps every row[/dim]")
+        console.print(summary(report))
+        return
     console.print(Group(layer_table(report, console.width, depth), summary(report)))
