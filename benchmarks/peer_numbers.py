@@ -529,8 +529,10 @@ def add_decomposition(R):
     for name in [k for k in MODELS if k in R]:
         c = decompose(name); r = R[name]; ref = r["flop_counter"]["macs"]
         fv_bo = r["fvcore"].get("by_operator", {})
+        import contextlib
+        import io
+
         from ptflops import get_model_complexity_info
-        import contextlib, io
         with torch.no_grad(), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             ptf_nofunc, _ = get_model_complexity_info(fresh(name), tuple(MODELS[name][1]), as_strings=False,
                 print_per_layer_stat=False, backend="pytorch", backend_specific_config={"count_functional": False})
@@ -561,7 +563,7 @@ def add_decomposition(R):
 def safe(fn, *a):
     try:
         return fn(*a)
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         return {"error": f"{type(e).__name__}: {e}"[:500]}
 
 
@@ -574,7 +576,7 @@ def main(only=None):
         try:
             from importlib.metadata import version
             result["_meta"][mod_name] = version(mod_name if mod_name != "thop" else "thop")
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             result["_meta"][mod_name] = f"not installed: {e}"
     names = only or list(MODELS)
     for name in names:
@@ -637,7 +639,7 @@ def render_md():
     a = L.append
     a("# Peer reference numbers for cnncalc")
     a("")
-    a(f"Measured by `benchmarks/peer_numbers.py` (raw data: `peer_numbers.json`, per-layer: `peer_layers/*.json`).")
+    a("Measured by `benchmarks/peer_numbers.py` (raw data: `peer_numbers.json`, per-layer: `peer_layers/*.json`).")
     a(f"torch {meta['torch']}, torchvision {meta['torchvision']}, torchinfo {meta['torchinfo']}, fvcore {meta['fvcore']}, "
       f"ptflops {meta['ptflops']}, thop {meta['thop']}, Python {meta['python']}. Batch 1, `eval()`, `weights=None`, "
       "input 1x3x224x224 (inception_v3: 1x3x299x299, LeNet-5: 1x1x32x32). All integers exact.")

@@ -124,7 +124,7 @@ class Report:
             else:
                 keys.append(key)
                 rows.append([s])
-        return tuple(_group(key, members) for key, members in zip(keys, rows))
+        return tuple(_group(key, members) for key, members in zip(keys, rows, strict=True))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data: exact integers, shapes with the batch axis, null where not applicable."""

@@ -111,9 +111,9 @@ def step(f: Field, w: Window) -> Field:
     """The field after a sliding window (conv, pool): the Distill recurrence, one layer."""
     if not f.paths:  # one path per axis (the usual case): no alignment classes to keep
         return Field(
-            tuple(r + (k - 1) * s for r, k, s in zip(f.size, w.kernel, f.stride)),
-            tuple(s * ws for s, ws in zip(f.stride, w.stride)),
-            tuple(p + wp * s for p, wp, s in zip(f.padding, w.padding, f.stride)),
+            tuple(r + (k - 1) * s for r, k, s in zip(f.size, w.kernel, f.stride, strict=True)),
+            tuple(s * ws for s, ws in zip(f.stride, w.stride, strict=True)),
+            tuple(p + wp * s for p, wp, s in zip(f.padding, w.padding, f.stride, strict=True)),
         )
     return _collect([
         [(r + (w.kernel[a] - 1) * s, s * w.stride[a], p + w.padding[a] * s) for r, s, p in f.classes(a)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -118,7 +119,7 @@ def test_floor_warning_and_strict():
     spec_text = "input: [3, 7, 7]\nlayers:\n  - {conv: {out: 1, kernel: 3, stride: 3}, name: c}\n"
     runner = CliRunner()
     with runner.isolated_filesystem():
-        open("s.yaml", "w").write(spec_text)
+        Path("s.yaml").write_text(spec_text)
         ok = runner.invoke(cli, ["summarize", "s.yaml", "-f", "json"])
         assert ok.exit_code == 0
         assert "warning: s.yaml:3:6: layer 'c'" in ok.stderr

@@ -152,12 +152,12 @@ def region_lines(t: Trace) -> list[str]:
     head = f"unit ({where}) of layer '{g.name}'" if r.unit else f"every unit of layer '{g.name}'"
     if r.seen is None:
         return [f"{head} sees the whole input (a global field)"]
-    seen = ", ".join(f"{n} {_interval(a, b)}" for n, (a, b) in zip(names, r.seen, strict=False))
+    seen = ", ".join(f"{n} {_interval(a, b)}" for n, (a, b) in zip(names, r.seen, strict=True))
     lines = [f"{head} (output {'×'.join(map(str, g.spatial))}) sees input {seen} (unclipped)"]
     if r.clipped is None:
         lines.append("  inside the image: nothing (the unit sees zero padding only)")
     else:
-        inside = ", ".join(f"{n} {a}..{b}" for n, (a, b) in zip(names, r.clipped, strict=False))
+        inside = ", ".join(f"{n} {a}..{b}" for n, (a, b) in zip(names, r.clipped, strict=True))
         sizes = "×".join(str(b - a + 1) for a, b in r.clipped)
         lines.append(f"  clipped to the {'×'.join(map(str, t.input))} input: {inside} ({sizes} pixels)")
     return lines

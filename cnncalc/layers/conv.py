@@ -116,7 +116,7 @@ class Conv(Rule):
 
     def explain(self, a: Args, ins: Sequence[Shape]) -> list[str]:
         x = ins[0]
-        k, s, d, pads, out = self.geometry(a, x)
+        k, s, d, pads, _ = self.geometry(a, x)
         r = self.infer(a, ins)
         cin, g, cout = x[0], a["groups"], a["out"]
         lines = [

@@ -52,14 +52,14 @@ def layer_table(report: Report, width: int = 200, depth: int | None = None) -> T
     headers, body, foot = cells(report, rows, bars=width >= 120)
     table = Table(box=box.SIMPLE_HEAD, show_footer=True, header_style="bold", footer_style="bold")
     longest = max((len(s.name) for s in rows), default=5)
-    for i, (h, f) in enumerate(zip(headers, foot)):
+    for i, (h, f) in enumerate(zip(headers, foot, strict=True)):
         if i == 0:
             table.add_column(h, footer=f, overflow="fold", min_width=min(longest, 24))
         else:
             table.add_column(h, footer=f, no_wrap=True, justify="right" if h in RIGHT else "left",
                              min_width=BAR if h == "MACs %" else None)
     for row in body:
-        table.add_row(*row[:5], *(Text(c, style="cyan") if h == "MACs %" else c for h, c in zip(headers[5:], row[5:])))
+        table.add_row(*row[:5], *(Text(c, style="cyan") if h == "MACs %" else c for h, c in zip(headers[5:], row[5:], strict=True)))
     return table
 
 
@@ -69,7 +69,7 @@ def plain_table(report: Report, rows: Sequence[LayerStats]) -> str:
     widths = [max(len(r[i]) for r in (headers, foot, *body)) for i in range(len(headers))]
 
     def line(r: Sequence[str]) -> str:
-        return "  " + "  ".join(c.rjust(w) if h in RIGHT else c.ljust(w) for h, c, w in zip(headers, r, widths))
+        return "  " + "  ".join(c.rjust(w) if h in RIGHT else c.ljust(w) for h, c, w in zip(headers, r, widths, strict=True))
 
     rule = "  " + "─" * (sum(widths) + 2 * (len(widths) - 1))
     return "\n".join([line(headers), rule, *map(line, body), rule, line(foot)])

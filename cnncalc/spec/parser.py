@@ -163,12 +163,12 @@ class Parser:
             return self.resolve(node, scope)
         if isinstance(node, SequenceNode):
             kids = [self.close_over(c, scope) for c in node.value]
-            if all(a is b for a, b in zip(kids, node.value)):
+            if all(a is b for a, b in zip(kids, node.value, strict=True)):
                 return node
             return SequenceNode(node.tag, kids, node.start_mark, node.end_mark, node.flow_style)
         if isinstance(node, MappingNode):
             pairs = [(k, self.close_over(v, scope)) for k, v in node.value]
-            if all(a[1] is b[1] for a, b in zip(pairs, node.value)):
+            if all(a[1] is b[1] for a, b in zip(pairs, node.value, strict=True)):
                 return node
             return MappingNode(node.tag, pairs, node.start_mark, node.end_mark, node.flow_style)
         return node
