@@ -239,9 +239,10 @@ class _Walk:
                 return None
             if any(p == GLOBAL for p in prev):
                 return GLOBAL
-            if len({p.rank for p in prev}) > 1:
+            fields = [p for p in prev if isinstance(p, rfmod.Field)]  # all of them, by now
+            if len({f.rank for f in fields}) > 1:
                 return None
-            merged, problems = rfmod.merge(prev)
+            merged, problems = rfmod.merge(fields)
             for text in problems:
                 self.warn(f"branches are not aligned: {text}; the field shown is the largest path's", layer, "rf")
             return merged

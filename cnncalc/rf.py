@@ -33,7 +33,9 @@ from .layers.base import GLOBAL, Window
 if TYPE_CHECKING:
     from .analysis import Report
 
-Path = tuple[Fraction, Fraction, Fraction]  # one path's (r, S, P) on one axis
+# A plain int until a layer steps by a fraction (see :func:`start`); the recurrences work on either.
+Q = int | Fraction
+Path = tuple[Q, Q, Q]  # one path's (r, S, P) on one axis
 
 
 @dataclass(frozen=True)
@@ -44,9 +46,9 @@ class Field:
     axis's paths are aligned; otherwise, per axis, the largest path of each alignment class.
     """
 
-    size: tuple[Fraction, ...]
-    stride: tuple[Fraction, ...]
-    padding: tuple[Fraction, ...]
+    size: tuple[Q, ...]
+    stride: tuple[Q, ...]
+    padding: tuple[Q, ...]
     paths: tuple[tuple[Path, ...], ...] = _field(default=(), compare=False, repr=False)
 
     @property
@@ -67,7 +69,7 @@ class Field:
         """Input coordinate of the centre of the first output unit, per axis (largest path)."""
         return tuple(Fraction(r - 1, 2) - p for r, p in zip(self.size, self.padding, strict=True))
 
-    def region(self, unit: Sequence[int]) -> tuple[tuple[Fraction, Fraction], ...]:
+    def region(self, unit: Sequence[int]) -> tuple[tuple[Q, Q], ...]:
         """The [first, last] input coordinates (inclusive, unclipped) that output ``unit`` sees:
         per axis −P + i·S .. −P + i·S + r − 1, over every alignment class."""
         out = []
@@ -92,7 +94,7 @@ def _collect(per_axis: Sequence[Sequence[Path]]) -> Field:
     """A field from candidate paths per axis: one per (stride, centre) class, the largest first seen."""
     classes: list[tuple[Path, ...]] = []
     for paths in per_axis:
-        best: dict[tuple[Fraction, Fraction], Path] = {}
+        best: dict[tuple[Q, Fraction], Path] = {}
         for q in paths:
             key = (q[1], _centre(q))
             if key not in best or q[0] > best[key][0]:
@@ -139,11 +141,11 @@ def merge(fields: Sequence[Field]) -> tuple[Field, list[str]]:
     return merged, problems
 
 
-def _num(x: Fraction) -> str:
+def _num(x: Q) -> str:
     return str(x.numerator) if x.denominator == 1 else f"{float(x):g}"
 
 
-def plain(x: Fraction) -> int | float:
+def plain(x: Q) -> int | float:
     """An int where the value is whole, else a float (for JSON and tables)."""
     return x.numerator if x.denominator == 1 else float(x)
 
@@ -183,7 +185,7 @@ class Region:
 
     layer: str
     unit: tuple[int, ...]
-    seen: tuple[tuple[Fraction, Fraction], ...] | None
+    seen: tuple[tuple[Q, Q], ...] | None
     clipped: tuple[tuple[int, int], ...] | None
 
 
@@ -204,7 +206,7 @@ def coverage(f: Field, n: Sequence[int]) -> tuple[float, ...]:
     return tuple(float(min(r, x) / x) for r, x in zip(f.size, n, strict=True))
 
 
-def clip(seen: Sequence[tuple[Fraction, Fraction]], n: Sequence[int]) -> tuple[tuple[int, int], ...] | None:
+def clip(seen: Sequence[tuple[Q, Q]], n: Sequence[int]) -> tuple[tuple[int, int], ...] | None:
     """The whole input positions of ``seen`` inside an input of sizes ``n`` (None if none)."""
     out = []
     for (a, b), x in zip(seen, n, strict=True):

@@ -8,15 +8,22 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..layers.conv import AXES
-from ..rf import Field, Growth, Region, RFError, Trace, plain, trace
+from ..rf import Field, Growth, Q, Region, RFError, Trace, plain, trace
 from .common import batch_option, fail, input_option, run_analysis
 
+if TYPE_CHECKING:
+    from rich.console import JustifyMethod
+
 BAR = 10
+COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
+    ("layer", "left"), ("type", "left"), ("output", "left"), ("size", "right"), ("stride", "right"),
+    ("padding", "right"), ("centre", "right"), ("covers", "right"), ("", "left"),
+)
 
 
 def parse_unit(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
@@ -107,12 +114,12 @@ def to_dict(t: Trace) -> dict[str, Any]:
 
 # ---- table -------------------------------------------------------------------------------------
 
-def _num(x: Fraction) -> str:
+def _num(x: Q) -> str:
     v = plain(x)
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
-def _axes(values: Sequence[Fraction]) -> str:
+def _axes(values: Sequence[Q]) -> str:
     texts = [_num(v) for v in values]
     return texts[0] if len(set(texts)) == 1 else "×".join(texts)
 
@@ -172,9 +179,7 @@ def render(t: Trace) -> None:
     if not console.is_terminal:
         console = Console(width=200)
     table = Table(box=box.SIMPLE_HEAD, header_style="bold")
-    for name, justify in (("layer", "left"), ("type", "left"), ("output", "left"), ("size", "right"),
-                          ("stride", "right"), ("padding", "right"), ("centre", "right"),
-                          ("covers", "right"), ("", "left")):
+    for name, justify in COLUMNS:
         table.add_column(name, justify=justify, no_wrap=name != "layer", overflow="fold")
     for g in t.rows:
         table.add_row(g.name, g.type, "×".join(map(str, g.spatial)) or "—", *_cells(g))

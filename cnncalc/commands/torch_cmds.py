@@ -175,10 +175,10 @@ def export(spec: str, target: str, output: str | None, input_shape: tuple[int, .
         fail("--to onnx needs the onnx package: pip install onnx")
     except OSError as e:
         fail(f"cannot write {output}: {e.strerror or e}")
-    if target == "pytorch" and output is None:
-        click.echo(text, nl=False)
-        return
     if target == "pytorch":
+        if output is None:
+            click.echo(text, nl=False)
+            return
         try:
             Path(output).write_text(text)
         except OSError as e:

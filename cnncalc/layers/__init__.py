@@ -10,13 +10,11 @@ from .merge import Add, Concat, Mul
 from .norm import BatchNorm
 from .pool import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, MaxPool
 
-RULES: dict[str, Rule] = {
-    r.type: r()
-    for r in (
-        Conv, MaxPool, AvgPool, AdaptiveAvgPool, AdaptiveMaxPool, Linear, Flatten, BatchNorm,
-        Dropout, *ACTIVATIONS, Softmax, Add, Concat, Mul,
-    )
-}
+RULE_CLASSES: tuple[type[Rule], ...] = (
+    Conv, MaxPool, AvgPool, AdaptiveAvgPool, AdaptiveMaxPool, Linear, Flatten, BatchNorm,
+    Dropout, *ACTIVATIONS, Softmax, Add, Concat, Mul,
+)
+RULES: dict[str, Rule] = {r.type: r() for r in RULE_CLASSES}
 
 
 def get_rule(layer_type: str) -> Rule:

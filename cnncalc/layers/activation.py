@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from math import prod
+from typing import cast
 
 from .base import IDENTITY, NONE, Arg, Args, Inferred, Rule, Shape, ShapeError
 
@@ -24,12 +25,11 @@ class Elementwise(Rule):
         return [f"element-wise: shape unchanged {list(ins[0])}; no parameters; no MACs"]
 
 
-def _activation(name: str, torch_name: str, doc: str, args: tuple[Arg, ...] = (), flops: int = 1) -> type:
-    return type(
-        name.capitalize(),
-        (Elementwise,),
-        {"type": name, "torch_name": torch_name, "doc": doc, "args": args, "flops_per_element": flops},
-    )
+def _activation(
+    name: str, torch_name: str, doc: str, args: tuple[Arg, ...] = (), flops: int = 1
+) -> type[Elementwise]:
+    attrs = {"type": name, "torch_name": torch_name, "doc": doc, "args": args, "flops_per_element": flops}
+    return cast(type[Elementwise], type(name.capitalize(), (Elementwise,), attrs))  # type() is typed as `type`
 
 
 # torch's `inplace` flag is accepted where torch has it (specs converted from models carry it);

@@ -68,7 +68,7 @@ class Conv(Rule):
         Arg("bias", "bool", True, "learnable bias"),
     )
 
-    def geometry(self, a: Args, x: Shape):
+    def geometry(self, a: Args, x: Shape) -> tuple[Shape, Shape, Shape, list[tuple[int, int]], Shape]:
         nd = spatial_rank(x, "conv")
         k = per_axis(a["kernel"], nd, "kernel")
         s = per_axis(a["stride"], nd, "stride")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from math import prod
+from typing import ClassVar
 
 from .. import arith
 from .base import (
@@ -25,7 +26,7 @@ from .conv import AXES, floor_messages
 class _Pool(Rule):
     """Max and average pooling: stride defaults to the kernel; ceil_mode as ATen does it."""
 
-    args = (
+    args: ClassVar[tuple[Arg, ...]] = (
         Arg("kernel", "pos_axes", doc="window size F"),
         Arg("stride", "pos_axes", None, "stride S (default: the kernel)"),
         Arg("padding", "nonneg_axes", 0, "implicit padding P, at most half the kernel"),

@@ -216,7 +216,7 @@ class _Composer:
         tag, data = known
         node = ScalarNode(tag, ev.value, ev.start_mark, None, style=ev.style)
         if data is not _NO_VALUE:
-            node.data = data
+            vars(node)["data"] = data  # the converted value, read back by scalar()
         if ev.anchor is not None:
             self.anchors[ev.anchor] = node
         self.written += 1
@@ -298,5 +298,5 @@ def _py_node(v: Any, file: str, key: bool = False) -> Node:
     except ValueError:  # an integer with more digits than str() allows
         text = "0"
     node = ScalarNode(tag, text)
-    node.data = v
+    vars(node)["data"] = v
     return node

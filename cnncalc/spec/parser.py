@@ -182,12 +182,13 @@ class Parser:
             return [self.value(n, scope) for n in node.value]
         raise self.err("expected a value, got a mapping", node)
 
-    def mapping(self, node: Node, what: str, layer: str | None = None) -> list[tuple[str, Node, Node]]:
-        """(key, key node, value node) of a mapping, refusing duplicate and non-string keys."""
+    def mapping(self, node: Node | None, what: str, layer: str | None = None) -> list[tuple[str, Node, Node]]:
+        """(key, key node, value node) of a mapping, refusing anything else (None included), duplicate
+        and non-string keys."""
         if not isinstance(node, MappingNode):
             raise self.err(f"{what} must be a mapping", node, layer)
         seen: dict[str, Node] = {}
-        out = []
+        out: list[tuple[str, Node, Node]] = []
         for k, v in node.value:
             if not isinstance(k, ScalarNode) or k.tag not in (STR, INT, BOOL):
                 raise self.err(f"{what}: keys must be plain names", k, layer)
@@ -231,8 +232,7 @@ class Parser:
 
     def input_shape(self, node: Node) -> tuple[int, ...]:
         v = self.value(node, Scope()) if not isinstance(node, MappingNode) else None
-        ok = isinstance(v, list) and 1 <= len(v) <= 4 and all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in v)
-        if not ok:
+        if not (isinstance(v, list) and 1 <= len(v) <= 4 and all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in v)):
             raise self.err(
                 f"'input' must be a list of 1 to 4 positive integers: channels, then 0 to 3 spatial "
                 f"sizes, e.g. [3, 224, 224]; got {show(v)}" if v is not None else "'input' must be a list such as [3, 224, 224], got a mapping",
@@ -371,10 +371,9 @@ class Parser:
             raise self.err(f"'repeat' must be a positive integer, got {show(n)}", mods["repeat"], who)
         if n > MAX_LAYERS:
             raise self.err(f"'repeat: {n}' is more than {MAX_LAYERS:,} layers; expected a smaller count", mods["repeat"], who)
-        out = inputs[0] if len(inputs) == 1 else None
+        ins = inputs  # the first copy reads the item's inputs, each later one the copy before it
         for i in range(n):
             env = {**scope.env, "i": ScalarNode(INT, str(i), tnode.start_mark, tnode.end_mark)}
-            ins = inputs if i == 0 else [out]
             before = len(self.layers)
             out = self.expand(tname, tnode, targs, replace(sub, env=env), None if name is None else f"{name}.{i}", ins)
             made = len(self.layers) - before
@@ -383,6 +382,7 @@ class Parser:
                     f"'repeat: {n}' of an item that makes {made:,} layers would make about {made * n:,}; "
                     f"expected at most {MAX_LAYERS:,} layers in all", mods["repeat"], who,
                 )
+            ins = [out]
         if name is not None:
             self.alias(name, out, scope, mods["name"])
         return out
@@ -620,8 +620,10 @@ class Parser:
         outs = []
         for b in branches:
             b = None if b is None else self.resolve(b, scope)
-            empty = b is None or (isinstance(b, ScalarNode) and scalar(b) is None)
-            outs.append(prev if empty else self.items(b, inner, prev))
+            if b is None or (isinstance(b, ScalarNode) and scalar(b) is None):
+                outs.append(prev)  # an empty branch passes its input through
+            else:
+                outs.append(self.items(b, inner, prev))
         merged = None if name is None else name
         return self.primitive(merge, tnode, None, scope, merged, outs)
 

@@ -144,7 +144,7 @@ def block_call(types: list[str]) -> dict[str, Any]:
 
 def modifiers() -> dict[str, dict[str, Any]]:
     name = {"anyOf": [{"type": "string", "minLength": 1, "not": {"const": "input"}}, {"type": "integer"}]}
-    schemas = {
+    schemas: dict[str, dict[str, Any]] = {
         "name": name,
         "from": {"anyOf": [{"type": ["string", "integer"]}, {"type": "array", "items": {"type": ["string", "integer"]}, "minItems": 1}]},
         "repeat": {"anyOf": [_POS, PARAM]},

@@ -315,6 +315,7 @@ def build(
     net = Net(spec.name, modules, _plan(spec, keys), keys)
     net.to_empty(device=device)
     for m in net.modules():
-        if hasattr(m, "reset_parameters"):
-            m.reset_parameters()
+        reset = getattr(m, "reset_parameters", None)
+        if reset is not None:
+            reset()
     return net

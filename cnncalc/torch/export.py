@@ -30,7 +30,7 @@ def class_name(spec_name: str) -> str:
 
 
 def _defaults(cls: type) -> dict[str, Any]:
-    params = inspect.signature(cls.__init__).parameters
+    params = inspect.signature(cls).parameters
     return {n: p.default for n, p in params.items() if n != "self"}
 
 

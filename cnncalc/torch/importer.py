@@ -424,7 +424,7 @@ def _target_text(node: fx.Node, modules: Mapping[str, nn.Module]) -> str:
     """What a node calls: a module's class, a function's qualified name, or a method's name."""
     t = node.target
     if node.op == "call_module":
-        cls = type(modules[t])
+        cls = type(modules[str(t)])  # a call_module target is the module's path
         return f"{cls.__module__}.{cls.__qualname__}"
     if isinstance(t, str):
         return t.rsplit(".", 1)[-1]  # a method, or get_attr's attribute (its path is in the node name)
@@ -486,13 +486,13 @@ class _Converter:
 
     def mapped(self, node: fx.Node) -> _Mapped:
         if node.op == "call_module":
-            module = self.modules[node.target]
+            module = self.modules[str(node.target)]
             if len(node.args) != 1 or node.kwargs or not isinstance(node.args[0], fx.Node):
                 raise _NoLayer("a module called with more than one input")
             layer = module_layer(module)
             if node_shape(node) is None:
                 raise _NoLayer("its result is not one tensor")
-            calls = self.calls.get(node.target, 0)
+            calls = self.calls.get(str(node.target), 0)
             if calls and any(True for _ in module.parameters()):
                 raise _NoLayer("a module with parameters called twice shares its weights; a spec cannot")
             return _Mapped((node.args[0],), (layer,))
@@ -530,8 +530,9 @@ class _Converter:
     def base_name(self, node: fx.Node) -> str:
         """The module path; for a function, the enclosing module's path and the function's name."""
         if node.op == "call_module":
-            self.calls[node.target] = self.calls.get(node.target, 0) + 1
-            return node.target
+            path = str(node.target)
+            self.calls[path] = self.calls.get(path, 0) + 1
+            return path
         op = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", node.name)
         path = _module_path(node)
         return f"{path}.{op}" if path else op
