@@ -1,22 +1,33 @@
 """``cnncalc export``: the generated PyTorch file is imported, built and run, and must match the
-analysis (and, for ResNet-50, torchvision's published count)."""
+analysis (and, for ResNet-50, torchvision's published count). Writing the file needs no torch: that
+is tested with torch blocked, and the facts about torch the writer keeps (each class's defaults, the
+names a module already has) are checked against torch itself. Tests marked ``needs_torch`` skip
+without torch; the others run either way."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
+import inspect
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from click.testing import CliRunner
 
-torch = pytest.importorskip("torch")
+from cnncalc import analyze, parse_spec
+from cnncalc.cli import cli
+from cnncalc.layers import RULES
+from cnncalc.torch.calls import MODULE_ATTRS, REQUIRED, TORCH_DEFAULTS, module_call
+from cnncalc.torch.export import class_name, to_pytorch_source
 
-from click.testing import CliRunner  # noqa: E402
-
-from cnncalc import analyze  # noqa: E402
-from cnncalc.cli import cli  # noqa: E402
-from cnncalc.torch.export import class_name, to_pytorch_source  # noqa: E402
+try:
+    import torch
+except ImportError:
+    torch = None
+needs_torch = pytest.mark.skipif(torch is None, reason="needs torch")
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted((ROOT / "specs").glob("*.yaml"))
@@ -29,6 +40,7 @@ def load(path: Path) -> ModuleType:
     return module
 
 
+@needs_torch
 @pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)
 def test_exported_module_runs_and_matches_the_analysis(path: Path, tmp_path: Path):
     out = tmp_path / "model.py"
@@ -58,6 +70,7 @@ def test_generated_code_is_standalone_and_readable():
     compile(text, "model.py", "exec")
 
 
+@needs_torch
 def test_resnet50_export_has_the_published_parameter_count(tmp_path: Path):
     out = tmp_path / "r50.py"
     out.write_text(to_pytorch_source(ROOT / "specs" / "resnet50.yaml"))
@@ -66,6 +79,7 @@ def test_resnet50_export_has_the_published_parameter_count(tmp_path: Path):
     assert sum(p.numel() for p in model.parameters()) == 25_557_032
 
 
+@needs_torch
 def test_export_of_a_dag_with_every_merge_and_frozen_layers(tmp_path: Path):
     spec = {
         "name": "3-way net",
@@ -111,6 +125,7 @@ def test_export_to_stdout_and_errors(tmp_path: Path):
     assert r.exit_code == 2 and "-o" in r.output
 
 
+@needs_torch
 def test_export_onnx(tmp_path: Path):
     onnx = pytest.importorskip("onnx")
     out = tmp_path / "lenet5.onnx"
@@ -128,9 +143,157 @@ def test_export_onnx(tmp_path: Path):
     )
 
 
+@needs_torch
 def test_export_onnx_without_the_package(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     monkeypatch.setitem(sys.modules, "onnx", None)
     r = CliRunner().invoke(
         cli, ["export", str(ROOT / "specs" / "lenet5.yaml"), "--to", "onnx", "-o", str(tmp_path / "m.onnx")]
     )
     assert r.exit_code == 2 and "pip install onnx" in r.output
+
+
+# ---- writing the source without torch ------------------------------------------------------------
+BLOCK_TORCH = (
+    "import sys; sys.modules['torch'] = None; from cnncalc.cli import main; sys.argv[0] = 'cnncalc'; main()"
+)
+ODD = """\
+name: odd net
+input: [3, 8, 8]
+layers:
+  - {conv: {out: 4, kernel: 3, padding: 1, bias: false}, name: train}
+  - {batchnorm: {eps: 0.001}, name: forward}
+  - {leakyrelu: {negative_slope: 0.2}}
+  - {maxpool: {kernel: 2}}
+  - {dropout: {p: 0.2}}
+  - {adaptiveavgpool: {out: 1}, name: 0.pool}
+  - flatten
+  - {linear: {out: 10}, name: class}
+"""
+# Written by hand from the specs and torch's signatures: class, attribute and constructor per layer,
+# and the parameters torch counts (LeNet-5: 156 + 2,416 + 48,120 + 10,164 + 850; the odd net: conv
+# 3·4·9, batchnorm 2·4, linear 4·10 + 10).
+WITHOUT_TORCH = {
+    "lenet5": ("Lenet5", 61_706, [
+        "self.C1 = nn.Conv2d(1, 6, 5)", "self.tanh1 = nn.Tanh()", "self.S2 = nn.AvgPool2d(2)",
+        "self.C3 = nn.Conv2d(6, 16, 5)", "self.tanh2 = nn.Tanh()", "self.S4 = nn.AvgPool2d(2)",
+        "self.C5 = nn.Conv2d(16, 120, 5)", "self.tanh3 = nn.Tanh()", "self.flatten1 = nn.Flatten()",
+        "self.F6 = nn.Linear(120, 84)", "self.tanh4 = nn.Tanh()", "self.output = nn.Linear(84, 10)",
+    ]),
+    "odd": ("OddNet", 108 + 8 + 50, [
+        "self.train_ = nn.Conv2d(3, 4, 3, padding=1, bias=False)",  # names nn.Module has get a '_'
+        "self.forward_ = nn.BatchNorm2d(4, eps=0.001)",
+        "self.leakyrelu1 = nn.LeakyReLU(negative_slope=0.2)",
+        "self.maxpool1 = nn.MaxPool2d(2)",
+        "self.dropout1 = nn.Dropout(p=0.2)",
+        "self.layer_0_pool = nn.AdaptiveAvgPool2d(1)",
+        "self.flatten1 = nn.Flatten()",
+        "self.class_ = nn.Linear(4, 10)",
+    ]),
+}
+
+
+def _init_and_forward(text: str, cls: str) -> tuple[list[str], list[str]]:
+    """The source lines of ``cls.__init__`` after super(), and the attributes ``forward`` calls."""
+    tree = ast.parse(text)
+    (node,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls]
+    methods = {f.name: f for f in node.body if isinstance(f, ast.FunctionDef)}
+    init = [ast.unparse(s) for s in methods["__init__"].body[1:]]
+    calls = [
+        c.func.attr
+        for c in ast.walk(methods["forward"])
+        if isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute)
+    ]
+    return init, calls
+
+
+@pytest.mark.parametrize("case", sorted(WITHOUT_TORCH))
+def test_export_to_pytorch_without_torch(case: str, tmp_path: Path):
+    spec = ROOT / "specs" / "lenet5.yaml"
+    if case == "odd":
+        spec = tmp_path / "odd.yaml"
+        spec.write_text(ODD)
+    out = tmp_path / "model.py"
+    r = subprocess.run(
+        [sys.executable, "-c", BLOCK_TORCH, "export", str(spec), "--to", "pytorch", "-o", str(out)],
+        capture_output=True, text=True, cwd=ROOT, timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == f"wrote {out}\n"
+    cls, params, init = WITHOUT_TORCH[case]
+    text = out.read_text()
+    got_init, called = _init_and_forward(text, cls)
+    assert got_init == init
+    assert called == [line.split(" = ")[0].removeprefix("self.") for line in init]  # in order, each once
+    if torch is not None:  # the file written without torch runs with it
+        module = _load_text(text, tmp_path / f"{case}_run.py")
+        model = getattr(module, cls)().eval()
+        assert sum(p.numel() for p in model.parameters()) == params
+        assert tuple(model(torch.randn(2, *parse_spec(spec).input_shape)).shape) == (2, 10)  # 10 classes
+
+
+def _load_text(text: str, path: Path) -> ModuleType:
+    path.write_text(text)
+    return load(path)
+
+
+def test_export_without_torch_still_refuses_onnx(tmp_path: Path):
+    r = subprocess.run(
+        [sys.executable, "-c", BLOCK_TORCH, "export", str(ROOT / "specs" / "lenet5.yaml"),
+         "--to", "onnx", "-o", str(tmp_path / "m.onnx")],
+        capture_output=True, text=True, cwd=ROOT, timeout=60,
+    )
+    assert r.returncode == 2
+    assert r.stderr.strip() == (
+        "error: cnncalc export --to onnx needs PyTorch, which is not installed: pip install 'cnncalc[torch]'"
+    )
+    assert not (tmp_path / "m.onnx").exists()
+
+
+# ---- the writer's facts about torch, against torch --------------------------------------------------
+SAMPLE_ARGS = {
+    "conv": {"out": 4, "kernel": 3},
+    "maxpool": {"kernel": 2},
+    "avgpool": {"kernel": 2},
+    "adaptiveavgpool": {"out": 1},
+    "adaptivemaxpool": {"out": 1},
+    "linear": {"out": 4},
+}
+
+
+@pytest.mark.parametrize("shape", [[3, 8], [3, 8, 8], [3, 4, 4, 4]], ids=lambda s: f"{len(s) - 1}d")
+@pytest.mark.parametrize("layer_type", sorted(RULES))
+def test_every_argument_written_has_a_default_row(layer_type: str, shape: list[int]):
+    """Every keyword a layer's call gives is in its class's row, in the row's (torch's) order."""
+    item = {layer_type: SAMPLE_ARGS.get(layer_type)}
+    if layer_type in ("add", "mul", "concat"):
+        item["from"] = ["input", "input"]
+    layer = parse_spec({"input": shape, "layers": [item]}).layers[0]
+    name, kwargs = module_call(layer.type, layer.args, [tuple(shape)])
+    if name in ("Add", "Mul", "Concat"):
+        return  # written as expressions, not constructors
+    row = list(TORCH_DEFAULTS[name])
+    assert [a for a in row if a in kwargs] == list(kwargs)
+
+
+@needs_torch
+@pytest.mark.parametrize("name", sorted(TORCH_DEFAULTS))
+def test_torch_defaults_are_torchs(name: str):
+    params = inspect.signature(getattr(torch.nn, name)).parameters
+    row = TORCH_DEFAULTS[name]
+    assert [p for p in params if p in row] == list(row)  # torch's order
+    required = [a for a, d in row.items() if d is REQUIRED]
+    assert list(params)[: len(required)] == required  # written by position, first
+    needed = {
+        p.name for p in params.values()
+        if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    }
+    assert needed == set(required)
+    for arg, default in row.items():
+        if default is not REQUIRED:
+            torch_default = params[arg].default
+            assert default == torch_default and type(default) is type(torch_default), arg
+
+
+@needs_torch
+def test_module_attrs_cover_what_a_module_has():
+    assert set(dir(torch.nn.ModuleDict())) | set(dir(torch.nn.Module())) <= MODULE_ATTRS

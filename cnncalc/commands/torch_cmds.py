@@ -1,4 +1,5 @@
-"""``cnncalc verify`` and ``cnncalc export`` (issue 3). torch is imported lazily inside commands."""
+"""``cnncalc verify`` and ``cnncalc export`` (issue 3). torch is imported lazily inside commands, and
+not at all by ``export --to pytorch``."""
 
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ INSTALL = "pip install 'cnncalc[torch]'"
 
 
 def _bridge(command: str) -> ModuleType:
-    """``cnncalc.torch``, or exit 2 with the install hint when torch is missing."""
+    """``cnncalc.torch`` with torch imported, or exit 2 with the install hint when torch is missing
+    (the package itself imports without torch, offering only the source writer)."""
     try:
+        importlib.import_module("torch")
         return importlib.import_module("cnncalc.torch")
     except ImportError as e:
         if e.name and e.name.split(".")[0] == "torch":
@@ -158,15 +161,40 @@ def verify(
 )
 @input_option
 def export(spec: str, target: str, output: str | None, input_shape: tuple[int, ...] | None) -> None:
-    """Write the net as standalone PyTorch code (an nn.Module class), or as an ONNX file."""
-    bridge = _bridge("export")
+    """Write the net as standalone PyTorch code (an nn.Module class), or as an ONNX file.
+
+    Writing the PyTorch code does not need torch installed (running it does); --to onnx needs
+    torch and the onnx package.
+    """
+    if target == "pytorch":
+        _export_source(spec, output, input_shape)
+    else:
+        _export_onnx(spec, output, input_shape)
+
+
+def _export_source(spec: str, output: str | None, input_shape: tuple[int, ...] | None) -> None:
+    from ..torch.export import to_pytorch_source  # imports no torch
+
     try:
-        if target == "pytorch":
-            text = bridge.to_pytorch_source(spec, input_shape=input_shape)
-        else:
-            if output is None:
-                fail("--to onnx writes a binary file: give it with -o model.onnx")
-            bridge.to_onnx(spec, output, input_shape=input_shape)
+        text = to_pytorch_source(spec, input_shape=input_shape)
+    except CnncalcError as e:
+        fail(str(e))
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(output).write_text(text)
+    except OSError as e:
+        fail(f"cannot write {output}: {e.strerror or e}")
+    click.echo(f"wrote {output}", err=True)
+
+
+def _export_onnx(spec: str, output: str | None, input_shape: tuple[int, ...] | None) -> None:
+    if output is None:
+        fail("--to onnx writes a binary file: give it with -o model.onnx")
+    bridge = _bridge("export --to onnx")
+    try:
+        bridge.to_onnx(spec, output, input_shape=input_shape)
     except CnncalcError as e:
         fail(str(e))
     except ImportError as e:
@@ -175,16 +203,7 @@ def export(spec: str, target: str, output: str | None, input_shape: tuple[int, .
         fail("--to onnx needs the onnx package: pip install onnx")
     except OSError as e:
         fail(f"cannot write {output}: {e.strerror or e}")
-    if target == "pytorch":
-        if output is None:
-            click.echo(text, nl=False)
-            return
-        try:
-            Path(output).write_text(text)
-        except OSError as e:
-            fail(f"cannot write {output}: {e.strerror or e}")
-    if output is not None:
-        click.echo(f"wrote {output}", err=True)
+    click.echo(f"wrote {output}", err=True)
 
 
 COMMANDS: list[click.Command] = [verify, export]

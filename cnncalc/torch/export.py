@@ -3,23 +3,20 @@
 The generated module needs only torch: one ``nn`` attribute per layer in ``__init__`` (named after
 the spec's layer names, dots made underscores) and a ``forward`` that calls them one line per layer,
 in the spec's order. Merges are written as expressions (``a + b``, ``a * b``, ``torch.cat``).
-The classes and arguments are :func:`~cnncalc.torch.build.module_call`'s, so export and verify
-agree.
+The classes and arguments are :func:`~cnncalc.torch.calls.module_call`'s, so export and verify
+agree. Writing the source does not import torch (only :func:`to_onnx` does).
 """
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from torch import nn
-
 from ..analysis import Report, analyze
 from ..spec import INPUT, NetSpec, parse_spec
-from .build import Call, build, module_call, python_names
+from .calls import MERGE_CLASSES, REQUIRED, TORCH_DEFAULTS, Call, module_call, python_names
 
 
 def class_name(spec_name: str) -> str:
@@ -29,20 +26,15 @@ def class_name(spec_name: str) -> str:
     return f"Net{name}" if name[0].isdigit() else name
 
 
-def _defaults(cls: type) -> dict[str, Any]:
-    params = inspect.signature(cls).parameters
-    return {n: p.default for n, p in params.items() if n != "self"}
-
-
 def render_call(call: Call) -> str:
     """``nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)``: required arguments by position,
     the others by keyword and only where they differ from torch's default."""
     name, kwargs = call
-    defaults = _defaults(getattr(nn, name))
+    defaults = TORCH_DEFAULTS[name]
     pos, kw = [], []
     for arg, value in kwargs.items():
-        d = defaults.get(arg, inspect.Parameter.empty)
-        if d is inspect.Parameter.empty:
+        d = defaults[arg]
+        if d is REQUIRED:
             pos.append(repr(value))
         elif value != d or type(value) is not type(d):
             kw.append(f"{arg}={value!r}")
@@ -79,7 +71,7 @@ def to_pytorch_source(
         )
         args = [var[i] for i in layer.inputs]
         key = keys[layer.name]
-        if call[0] in ("Add", "Mul", "Concat"):
+        if call[0] in MERGE_CLASSES:
             body.append(f"{key} = {_merge_expr(call, args)}")
             continue
         frozen = ".requires_grad_(False)" if layer.frozen else ""
@@ -126,12 +118,14 @@ def to_onnx(
     *,
     input_shape: tuple[int, ...] | None = None,
 ) -> None:
-    """Write ``spec`` as an ONNX file (batch axis dynamic). Needs the ``onnx`` package.
+    """Write ``spec`` as an ONNX file (batch axis dynamic). Needs torch and the ``onnx`` package.
 
-    Raises ImportError naming ``onnx`` when it is missing, SpecError when the spec is invalid.
+    Raises ImportError naming the missing package, SpecError when the spec is invalid.
     """
     import onnx  # noqa: F401  (torch's exporter needs it; fail here with its name)
     import torch
+
+    from .build import build
 
     if not isinstance(spec, NetSpec):
         spec = parse_spec(spec)
