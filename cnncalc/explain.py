@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from .analysis import analyze
-from .errors import SpecError
+from .errors import Loc, SpecError
 from .layers import RULES
 from .spec import INPUT, parse_spec
+from .spec.parser import closest
 
 
 def explain_layers(spec, names: Sequence[str] = (), batch: int = 1, input_shape=None) -> Iterator[tuple[str, str, list[str]]]:
@@ -18,7 +19,8 @@ def explain_layers(spec, names: Sequence[str] = (), batch: int = 1, input_shape=
     known = {layer.name for layer in net.layers}
     for n in names:
         if n not in known:
-            raise SpecError(f"no layer named '{n}'", net.input_loc)
+            hint = closest(n, sorted(known))
+            raise SpecError(f"no layer named '{n}'{hint}; `cnncalc summarize` lists the layer names", Loc(net.file))
     for layer in net.layers:
         if names and layer.name not in names:
             continue

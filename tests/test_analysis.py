@@ -174,3 +174,20 @@ def test_long_tables_render_as_plain_text(monkeypatch):
     total = next(line for line in lines if line.strip().startswith("total"))
     assert "138.36 M" in total and "15.47 G" in total
     assert "--depth 1" in res.stdout
+
+
+def test_explain_unknown_layer_suggests_the_closest():
+    res = CliRunner().invoke(cli, ["explain", "specs/resnet50.yaml", "--layer", "layer1.0.conv4"])
+    assert res.exit_code == 2
+    assert "no layer named 'layer1.0.conv4' (did you mean 'layer1.0.conv3'?)" in res.stderr
+
+
+def test_explain_shows_the_lecture_arithmetic():
+    spec = {"input": [3, 64, 64], "layers": [{"conv": {"out": 8, "kernel": 3, "stride": 2, "padding": 1}, "name": "c"}]}
+    from cnncalc.explain import explain_layers
+
+    [(name, kind, lines)] = list(explain_layers(spec))
+    assert (name, kind) == ("c", "conv")
+    assert lines[0] == "H: (64 + 2·1 − (3−1) − 1)/2 + 1 = 63/2 + 1 = 32.5  (floored)"
+    assert lines[2] == "params = 8 filters × 3/1 channels × 3×3 + 8 (bias) = 224"  # 8·3·9 + 8
+    assert lines[3] == "MACs = 8×32×32 outputs × 3/1 × 3×3 = 221,184"  # 8·32·32·27
