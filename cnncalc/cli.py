@@ -9,7 +9,7 @@ import click
 
 from . import __version__
 from .analysis import DTYPES, OPTIMIZERS
-from .commands.common import batch_option, fail, input_option, run_analysis
+from .commands.common import batch_option, fail, input_option, run_analysis, spec_source
 from .errors import CnncalcError, SpecError
 
 FORMATS = ("table", "json", "csv", "markdown")
@@ -65,7 +65,7 @@ def explain(spec: str, layers: tuple[str, ...], batch: int, input_shape) -> None
     from .explain import explain_layers
 
     try:
-        for name, kind, lines in explain_layers(spec, layers, batch=batch, input_shape=input_shape):
+        for name, kind, lines in explain_layers(spec_source(spec), layers, batch=batch, input_shape=input_shape):
             click.secho(f"{name} ({kind})", bold=True)
             for line in lines:
                 click.echo(f"  {line}")

@@ -7,13 +7,13 @@ from collections.abc import Iterator, Sequence
 from .analysis import analyze
 from .errors import Loc, SpecError
 from .layers import RULES
-from .spec import INPUT, parse_spec
+from .spec import INPUT, NetSpec, parse_spec
 from .spec.parser import closest
 
 
 def explain_layers(spec, names: Sequence[str] = (), batch: int = 1, input_shape=None) -> Iterator[tuple[str, str, list[str]]]:
     """(name, type, lines) for each layer, or for the named ones (unknown names are an error)."""
-    net = parse_spec(spec)
+    net = spec if isinstance(spec, NetSpec) else parse_spec(spec)
     report = analyze(net, batch, input_shape=input_shape)
     shapes = {INPUT: report.input_shape[1:], **{s.name: s.output_shape[1:] for s in report.layers}}
     known = {layer.name for layer in net.layers}

@@ -191,3 +191,13 @@ def test_explain_shows_the_lecture_arithmetic():
     assert lines[0] == "H: (64 + 2·1 − (3−1) − 1)/2 + 1 = 63/2 + 1 = 32.5  (floored)"
     assert lines[2] == "params = 8 filters × 3/1 channels × 3×3 + 8 (bias) = 224"  # 8·3·9 + 8
     assert lines[3] == "MACs = 8×32×32 outputs × 3/1 × 3×3 = 221,184"  # 8·32·32·27
+
+
+def test_spec_from_standard_input():
+    text = Path("specs/lenet5.yaml").read_text()
+    res = CliRunner().invoke(cli, ["summarize", "-", "--format", "json"], input=text)
+    assert res.exit_code == 0
+    assert json.loads(res.stdout)["totals"]["params"] == 61_706  # LeNet-5, worked by hand in test_seeds
+    bad = CliRunner().invoke(cli, ["summarize", "-"], input="input: [3, 8, 8]\nlayers:\n  - {conv: {out: 2, kernal: 3}}\n")
+    assert bad.exit_code == 2
+    assert bad.stderr.startswith("error: <stdin>:3:21: layer 'conv1'")

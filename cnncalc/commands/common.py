@@ -9,6 +9,7 @@ import click
 
 from ..analysis import Report, analyze
 from ..errors import SpecError
+from ..spec import NetSpec, parse_spec
 
 
 def fail(message: str, status: int = 2) -> NoReturn:
@@ -29,10 +30,17 @@ def parse_shape(ctx: click.Context, param: click.Parameter, value: str | None) -
     return shape
 
 
+def spec_source(spec: str) -> str | NetSpec:
+    """The spec argument: a path, or ``-`` for YAML on standard input (parsed here)."""
+    if spec != "-":
+        return spec
+    return parse_spec("<stdin>", text=click.get_text_stream("stdin").read())
+
+
 def run_analysis(spec: str, **kw: Any) -> Report:
     """Analyse, print warnings to stderr, and turn spec errors into exit status 2."""
     try:
-        report = analyze(spec, **kw)
+        report = analyze(spec_source(spec), **kw)
     except SpecError as e:
         fail(str(e))
     show_warnings(report)
