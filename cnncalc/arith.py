@@ -76,10 +76,6 @@ def linear_macs(rows: int, in_features: int, out_features: int) -> int:
     return rows * in_features * out_features
 
 
-def numel(shape: tuple[int, ...]) -> int:
-    """Number of elements of a shape."""
-    return prod(shape)
-
 
 def explain_conv_len(n: int, k: int, s: int, p_left: int, p_right: int, d: int = 1) -> str:
     """The output-size arithmetic written out, e.g. ``floor((64 + 1 + 1 − 1·(3−1) − 1)/2) + 1 = 32``."""

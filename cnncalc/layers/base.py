@@ -192,11 +192,6 @@ class Rule:
         r = self.infer(args, ins)
         return [f"output shape {list(r.shape)}; params {r.params:,}; MACs {r.macs:,}"]
 
-    def arg(self, name: str) -> Arg:
-        for a in self.args:
-            if a.name == name:
-                return a
-        raise KeyError(name)
 
 
 def spatial_rank(shape: Shape, layer_type: str, lo: int = 1) -> int:

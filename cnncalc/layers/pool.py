@@ -32,7 +32,6 @@ class _Pool(Rule):
         Arg("padding", "nonneg_axes", 0, "implicit padding P, at most half the kernel"),
         Arg("ceil_mode", "bool", False, "round the output size up instead of down"),
     )
-    dilated = False
 
     def geometry(self, a: Args, x: Shape):
         nd = spatial_rank(x, self.type)
