@@ -193,7 +193,6 @@ class Rule:
         return [f"output shape {list(r.shape)}; params {r.params:,}; MACs {r.macs:,}"]
 
 
-
 def spatial_rank(shape: Shape, layer_type: str, lo: int = 1) -> int:
     """The number of spatial axes of ``shape``, which must be at least ``lo`` (and at most 3)."""
     nd = len(shape) - 1
