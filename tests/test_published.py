@@ -37,6 +37,9 @@ PUBLISHED = {
     "resnet50": (25_557_032, 4_089_184_256, 4.09, 53_173),
     "googlenet": (6_624_904, 1_498_376_192, 1.50, 14_617),
     "mobilenetv2": (3_504_872, 300_774_272, 0.30, 34_164),
+    "densenet121": (7_978_856, 2_834_161_664, 2.83, 83_769),
+    "squeezenet1_1": (1_235_496, 349_151_936, 0.35, 0),
+    "mobilenetv3_small": (2_542_856, 56_510_400, 0.06, 12_146),
 }
 
 # spec: (input shape, number of classes)
@@ -78,9 +81,10 @@ def test_input_and_output_shapes(name: str) -> None:
 
 # The number in a network's name counts its layers with weights (convolutions and fully connected
 # layers), not counting ResNet's projection shortcuts: LeNet-*5*, AlexNet's "eight learned layers",
-# VGG-*16*, ResNet-*18*, ResNet-*50*.
+# VGG-*16*, ResNet-*18*, ResNet-*50*, DenseNet-*121* (1 + 2·(6 + 12 + 24 + 16) + 3 transitions + 1).
 @pytest.mark.parametrize(("name", "depth"), [
     ("lenet5", 5), ("alexnet", 8), ("vgg16", 16), ("resnet18", 18), ("resnet50", 50),
+    ("densenet121", 121),
 ])
 def test_weight_layer_count_matches_the_name(name: str, depth: int) -> None:
     weighted = [
@@ -118,6 +122,32 @@ SPOT_CHECKS = [
     ("mobilenetv2", "features.2.conv.0.0", 96 * 16, 96 * 112 * 112 * 16, (1, 96, 112, 112)),
     ("mobilenetv2", "features.2.conv.1.0", 96 * 9, 96 * 56 * 56 * 9, (1, 96, 56, 56)),
     ("mobilenetv2", "features.18.0", 320 * 1280, 1280 * 7 * 7 * 320, (1, 1280, 7, 7)),
+    # a dense layer's 1×1 conv sees every channel so far (64 + 5·32 in the 6th) and makes 4·32
+    ("densenet121", "features.denseblock1.denselayer1.conv1", 128 * 64, 128 * 56 * 56 * 64,
+     (1, 128, 56, 56)),
+    ("densenet121", "features.denseblock1.denselayer6.conv1", 128 * 224, 128 * 56 * 56 * 224,
+     (1, 128, 56, 56)),
+    ("densenet121", "features.denseblock3.denselayer24.conv2", 32 * 128 * 9,
+     32 * 14 * 14 * 128 * 9, (1, 32, 14, 14)),
+    ("densenet121", "features.denseblock1.denselayer6", 0, 0, (1, 64 + 6 * 32, 56, 56)),
+    ("densenet121", "features.transition1.conv", 128 * 256, 128 * 56 * 56 * 256, (1, 128, 56, 56)),
+    ("densenet121", "features.transition3.pool", 0, 0, (1, 512, 7, 7)),
+    ("densenet121", "classifier", 1024 * 1000 + 1000, 1024 * 1000, (1, 1000)),
+    # (224 − 3) // 2 + 1 = 111; fire modules concatenate two expands of equal width
+    ("squeezenet1_1", "features.0", 64 * 3 * 9 + 64, 64 * 111 * 111 * 3 * 9, (1, 64, 111, 111)),
+    ("squeezenet1_1", "features.2", 0, 0, (1, 64, 55, 55)),
+    ("squeezenet1_1", "features.3.squeeze", 16 * 64 + 16, 16 * 55 * 55 * 64, (1, 16, 55, 55)),
+    ("squeezenet1_1", "features.3", 0, 0, (1, 128, 55, 55)),
+    ("squeezenet1_1", "features.12.expand3x3", 256 * 64 * 9 + 256, 256 * 13 * 13 * 64 * 9,
+     (1, 256, 13, 13)),
+    ("squeezenet1_1", "classifier.1", 1000 * 512 + 1000, 1000 * 13 * 13 * 512, (1, 1000, 13, 13)),
+    # squeeze-and-excitation: 1×1 convs with biases on a 1×1 map, to expand // 4 rounded to 8s
+    ("mobilenetv3_small", "features.1.block.0.0", 16 * 9, 16 * 56 * 56 * 9, (1, 16, 56, 56)),
+    ("mobilenetv3_small", "features.1.block.1.fc1", 16 * 8 + 8, 16 * 8, (1, 8, 1, 1)),
+    ("mobilenetv3_small", "features.4.block.1.0", 96 * 25, 96 * 14 * 14 * 25, (1, 96, 14, 14)),
+    ("mobilenetv3_small", "features.9.block.2.fc2", 72 * 288 + 288, 72 * 288, (1, 288, 1, 1)),
+    ("mobilenetv3_small", "features.12.0", 96 * 576, 576 * 7 * 7 * 96, (1, 576, 7, 7)),
+    ("mobilenetv3_small", "classifier.0", 576 * 1024 + 1024, 576 * 1024, (1, 1024)),
 ]
 
 
@@ -132,13 +162,19 @@ def test_layer_spot_checks(
     assert (s.params, s.macs, s.output_shape) == (params, macs, shape)
 
 
-# Residual adds in MobileNetV2 only where stride is 1 and in == out (10 of 17 blocks); ResNet-18
-# has 8 basic blocks, ResNet-50 16 bottlenecks, GoogLeNet 9 Inception modules; BatchNorm layers as
-# counted in the torchvision models.
+# Residual adds in MobileNetV2 only where stride is 1 and in == out (10 of 17 blocks), in
+# MobileNetV3-Small 6 of 11; ResNet-18 has 8 basic blocks, ResNet-50 16 bottlenecks, GoogLeNet 9
+# Inception modules, DenseNet-121 6 + 12 + 24 + 16 dense layers, SqueezeNet 1.1 8 fire modules,
+# MobileNetV3-Small 9 squeeze-and-excitation gates; BatchNorm layers as counted in the torchvision
+# models.
 @pytest.mark.parametrize(("name", "kind", "count"), [
     ("mobilenetv2", "add", 10), ("resnet18", "add", 8), ("resnet50", "add", 16),
     ("googlenet", "concat", 9), ("resnet18", "batchnorm", 20), ("resnet50", "batchnorm", 53),
     ("googlenet", "batchnorm", 57), ("mobilenetv2", "batchnorm", 52),
+    ("densenet121", "concat", 58), ("densenet121", "batchnorm", 121),
+    ("squeezenet1_1", "concat", 8), ("squeezenet1_1", "batchnorm", 0),
+    ("mobilenetv3_small", "add", 6), ("mobilenetv3_small", "mul", 9),
+    ("mobilenetv3_small", "batchnorm", 34),
 ])
 def test_block_counts(name: str, kind: str, count: int) -> None:
     assert sum(s.type == kind for s in report(name).layers) == count
@@ -148,8 +184,9 @@ def test_block_counts(name: str, kind: str, count: int) -> None:
 
 
 def torch_nets() -> dict:
-    """LeNet-5, AlexNet, ResNet-18, GoogLeNet and MobileNetV2 with torchvision's module paths,
-    built from the papers' tables (not from the specs)."""
+    """LeNet-5, AlexNet, ResNet-18, GoogLeNet, MobileNetV2, DenseNet-121, SqueezeNet 1.1 and
+    MobileNetV3-Small with torchvision's module paths, built from the papers' tables (not from
+    the specs)."""
     from collections import OrderedDict
 
     import torch
@@ -288,8 +325,118 @@ def torch_nets() -> dict:
                    flatten=nn.Flatten(),
                    classifier=nn.Sequential(nn.Dropout(0.2), nn.Linear(1280, 1000)))
 
+    class DenseLayer(nn.Module):
+        def __init__(self, cin: int, k: int = 32):
+            super().__init__()
+            self.norm1, self.relu1 = nn.BatchNorm2d(cin), nn.ReLU()
+            self.conv1 = nn.Conv2d(cin, 4 * k, 1, bias=False)
+            self.norm2, self.relu2 = nn.BatchNorm2d(4 * k), nn.ReLU()
+            self.conv2 = nn.Conv2d(4 * k, k, 3, padding=1, bias=False)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = self.conv1(self.relu1(self.norm1(x)))
+            return torch.cat([x, self.conv2(self.relu2(self.norm2(y)))], 1)
+
+    def densenet121() -> nn.Module:
+        # Huang et al. 2017, Table 1: dense blocks of 6, 12, 24 and 16 layers, growth rate k = 32
+        # (DenseNet-BC: 4k-wide 1×1 bottlenecks, transitions halve the channels)
+        mods: dict[str, nn.Module] = {
+            "conv0": nn.Conv2d(3, 64, 7, 2, 3, bias=False), "norm0": nn.BatchNorm2d(64),
+            "relu0": nn.ReLU(), "pool0": nn.MaxPool2d(3, 2, 1),
+        }
+        c = 64
+        for i, n in enumerate((6, 12, 24, 16), start=1):
+            mods[f"denseblock{i}"] = seq(**{f"denselayer{j + 1}": DenseLayer(c + 32 * j) for j in range(n)})
+            c += 32 * n
+            if i < 4:
+                mods[f"transition{i}"] = seq(
+                    norm=nn.BatchNorm2d(c), relu=nn.ReLU(), conv=nn.Conv2d(c, c // 2, 1, bias=False),
+                    pool=nn.AvgPool2d(2),
+                )
+                c //= 2
+        return seq(features=seq(**mods, norm5=nn.BatchNorm2d(c)), relu=nn.ReLU(),
+                   avgpool=nn.AdaptiveAvgPool2d(1), flatten=nn.Flatten(),
+                   classifier=nn.Linear(c, 1000))
+
+    class Fire(nn.Module):
+        def __init__(self, cin: int, squeeze: int, expand: int):
+            super().__init__()
+            self.squeeze, self.squeeze_activation = nn.Conv2d(cin, squeeze, 1), nn.ReLU()
+            self.expand1x1, self.expand1x1_activation = nn.Conv2d(squeeze, expand, 1), nn.ReLU()
+            self.expand3x3 = nn.Conv2d(squeeze, expand, 3, padding=1)
+            self.expand3x3_activation = nn.ReLU()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            x = self.squeeze_activation(self.squeeze(x))
+            a = self.expand1x1_activation(self.expand1x1(x))
+            return torch.cat([a, self.expand3x3_activation(self.expand3x3(x))], 1)
+
+    def squeezenet1_1() -> nn.Module:
+        # SqueezeNet v1.1 (the authors' repository): 3×3/2 conv to 64, then fire modules
+        # (squeeze, expand) (16, 64) ×2, (32, 128) ×2, (48, 192) ×2, (64, 256) ×2 between pools
+        def pool() -> nn.Module:
+            return nn.MaxPool2d(3, 2, ceil_mode=True)
+
+        features = nn.Sequential(
+            nn.Conv2d(3, 64, 3, 2), nn.ReLU(), pool(), Fire(64, 16, 64), Fire(128, 16, 64), pool(),
+            Fire(128, 32, 128), Fire(256, 32, 128), pool(), Fire(256, 48, 192),
+            Fire(384, 48, 192), Fire(384, 64, 256), Fire(512, 64, 256),
+        )
+        classifier = nn.Sequential(
+            nn.Dropout(), nn.Conv2d(512, 1000, 1), nn.ReLU(), nn.AdaptiveAvgPool2d(1)
+        )
+        return seq(features=features, classifier=classifier, flatten=nn.Flatten())
+
+    def cna(cin: int, cout: int, k: int = 1, stride: int = 1, groups: int = 1,
+            act: type[nn.Module] | None = None) -> nn.Module:
+        conv = nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False)
+        bn = nn.BatchNorm2d(cout, eps=0.001, momentum=0.01)
+        return nn.Sequential(conv, bn, *([act()] if act else []))
+
+    class SqueezeExcitation(nn.Module):
+        def __init__(self, c: int):
+            super().__init__()
+            s = max(8, (c // 4 + 4) // 8 * 8)  # a quarter of the channels, to a multiple of 8
+            self.avgpool, self.fc1, self.activation = nn.AdaptiveAvgPool2d(1), nn.Conv2d(c, s, 1), nn.ReLU()
+            self.fc2, self.scale_activation = nn.Conv2d(s, c, 1), nn.Hardsigmoid()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = self.fc2(self.activation(self.fc1(self.avgpool(x))))
+            return x * self.scale_activation(y)
+
+    class Bneck(nn.Module):
+        def __init__(self, cin: int, k: int, exp: int, cout: int, se: bool, hs: bool, stride: int):
+            super().__init__()
+            act = nn.Hardswish if hs else nn.ReLU
+            layers = [cna(cin, exp, act=act)] if exp != cin else []
+            layers.append(cna(exp, exp, k, stride, exp, act))
+            layers += [SqueezeExcitation(exp)] if se else []
+            self.block = nn.Sequential(*layers, cna(exp, cout))
+            self.use_res = stride == 1 and cin == cout
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x + self.block(x) if self.use_res else self.block(x)
+
+    def mobilenetv3_small() -> nn.Module:
+        # Howard et al. 2019, Table 2: kernel, expansion, out, SE, hard-swish (else ReLU), stride
+        table = [(3, 16, 16, 1, 0, 2), (3, 72, 24, 0, 0, 2), (3, 88, 24, 0, 0, 1),
+                 (5, 96, 40, 1, 1, 2), (5, 240, 40, 1, 1, 1), (5, 240, 40, 1, 1, 1),
+                 (5, 120, 48, 1, 1, 1), (5, 144, 48, 1, 1, 1), (5, 288, 96, 1, 1, 2),
+                 (5, 576, 96, 1, 1, 1), (5, 576, 96, 1, 1, 1)]
+        blocks, cin = [cna(3, 16, 3, 2, act=nn.Hardswish)], 16
+        for k, exp, cout, se, hs, stride in table:
+            blocks.append(Bneck(cin, k, exp, cout, bool(se), bool(hs), stride))
+            cin = cout
+        blocks.append(cna(96, 576, act=nn.Hardswish))
+        classifier = nn.Sequential(
+            nn.Linear(576, 1024), nn.Hardswish(), nn.Dropout(0.2), nn.Linear(1024, 1000)
+        )
+        return seq(features=nn.Sequential(*blocks), avgpool=nn.AdaptiveAvgPool2d(1),
+                   flatten=nn.Flatten(), classifier=classifier)
+
     return {"lenet5": lenet5, "alexnet": alexnet, "resnet18": resnet18,
-            "googlenet": googlenet, "mobilenetv2": mobilenetv2}
+            "googlenet": googlenet, "mobilenetv2": mobilenetv2, "densenet121": densenet121,
+            "squeezenet1_1": squeezenet1_1, "mobilenetv3_small": mobilenetv3_small}
 
 
 Row = tuple[int, int, tuple[int, ...]]
@@ -319,7 +466,10 @@ def measure(net, shape: tuple[int, ...]) -> tuple[dict[str, Row], int, int]:
     return rows, counter.get_total_flops() // 2, sum(b.numel() for b in net.buffers())
 
 
-@pytest.mark.parametrize("name", ["lenet5", "alexnet", "resnet18", "googlenet", "mobilenetv2"])
+@pytest.mark.parametrize("name", [
+    "lenet5", "alexnet", "resnet18", "googlenet", "mobilenetv2", "densenet121", "squeezenet1_1",
+    "mobilenetv3_small",
+])
 def test_spec_matches_the_net_written_in_torch(name: str) -> None:
     torch = pytest.importorskip("torch")
     with torch.device("meta"):  # shapes and counts only: no weights allocated, no arithmetic
