@@ -34,7 +34,7 @@ def spec_source(spec: str) -> str | NetSpec:
     """The spec argument: a path, or ``-`` for YAML on standard input (parsed here)."""
     if spec != "-":
         return spec
-    return parse_spec("<stdin>", text=click.get_text_stream("stdin").read())
+    return parse_spec("<stdin>", text=sys.stdin.read())
 
 
 def run_analysis(spec: str, **kw: Any) -> Report:
