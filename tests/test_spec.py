@@ -405,3 +405,18 @@ def test_block_arguments_are_bound_in_the_callers_scope() -> None:
     assert inner.output_shape == (1, 10, 8, 8)  # the caller's c = 5, doubled; not wrap's c = 1
     assert inner.params == 10 * 3 + 10
     assert last.output_shape == (1, 1, 8, 8)  # wrap's own c
+
+
+def test_repeat_names_each_copy_with_its_index() -> None:
+    spec = {
+        "input": [3, 8, 8],
+        "layers": [
+            {"conv": {"out": 4, "kernel": 3, "padding": 1}, "repeat": 3, "name": "conv${i + 1}"},
+            {"relu": None, "from": "conv2"},
+        ],
+    }
+    r = analyze(spec)
+    assert [(s.name, s.inputs) for s in r.layers] == [
+        ("conv1", ("input",)), ("conv2", ("conv1",)), ("conv3", ("conv2",)), ("relu1", ("conv2",)),
+    ]
+    assert r.layer("conv2").params == 4 * 4 * 9 + 4  # the copies after the first read 4 channels

@@ -353,15 +353,9 @@ class Parser:
             if not isinstance(f, bool):
                 raise self.err(f"'frozen' must be true or false, got {show(f)}", mods["frozen"], who)
             frozen = f
-        name = None
-        if "name" in mods:
-            name = self.value(mods["name"], scope)
-            if isinstance(name, bool) or not isinstance(name, (str, int)) or str(name) in ("", INPUT):
-                raise self.err(
-                    f"'name' must be a non-empty string other than 'input' (the network's input), got {show(name)}",
-                    mods["name"], who,
-                )
-            name = str(name)
+        # A repeated item whose name uses $i (``name: "conv${i + 1}"``) names each copy itself.
+        per_copy = "repeat" in mods and "name" in mods and "$" in str(getattr(mods["name"], "value", ""))
+        name = self.item_name(mods["name"], scope, who) if "name" in mods and not per_copy else None
         inputs = self.inputs(mods["from"], scope, who) if "from" in mods else [prev]
         sub = scope if frozen == scope.frozen else replace(scope, frozen=frozen)
         if "repeat" not in mods:
@@ -375,7 +369,12 @@ class Parser:
         for i in range(n):
             env = {**scope.env, "i": ScalarNode(INT, str(i), tnode.start_mark, tnode.end_mark)}
             before = len(self.layers)
-            out = self.expand(tname, tnode, targs, replace(sub, env=env), None if name is None else f"{name}.{i}", ins)
+            copy = replace(sub, env=env)
+            if per_copy:
+                label: str | None = self.item_name(mods["name"], copy, who)
+            else:
+                label = None if name is None else f"{name}.{i}"
+            out = self.expand(tname, tnode, targs, copy, label, ins)
             made = len(self.layers) - before
             if i == 0 and before + made * n > MAX_LAYERS:  # refuse now, not after a million layers
                 raise self.err(
@@ -386,6 +385,15 @@ class Parser:
         if name is not None:
             self.alias(name, out, scope, mods["name"])
         return out
+
+    def item_name(self, node: Node, scope: Scope, who: str) -> str:
+        name = self.value(node, scope)
+        if isinstance(name, bool) or not isinstance(name, (str, int)) or str(name) in ("", INPUT):
+            raise self.err(
+                f"'name' must be a non-empty string other than 'input' (the network's input), got {show(name)}",
+                node, who,
+            )
+        return str(name)
 
     def expand(self, tname: str, tnode: Node, targs: Node | None, scope: Scope, name: str | None, inputs: list[str]) -> str:
         if tname in RULES:
