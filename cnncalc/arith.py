@@ -6,7 +6,7 @@ torch and explained step by step. Nothing here knows about specs, layers or erro
 
 from __future__ import annotations
 
-from math import prod
+from math import gcd, prod
 
 
 def effective_kernel(k: int, d: int = 1) -> int:
@@ -59,6 +59,14 @@ def same_padding(k: int, d: int = 1) -> tuple[int, int]:
 def adaptive_bins(n: int, out: int) -> list[tuple[int, int]]:
     """The [start, end) input range of each adaptive-pool output cell, as ATen computes them."""
     return [((i * n) // out, -(-((i + 1) * n) // out)) for i in range(out)]
+
+
+def adaptive_window_total(n: int, out: int) -> int:
+    """Σ over the ``out`` adaptive bins of their lengths, in closed form: N + out − gcd(N, out).
+
+    (Σ ceil((i+1)·N/out) − Σ floor(i·N/out); no loop, so a huge ``out`` costs nothing.)
+    """
+    return n + out - gcd(n, out)
 
 
 def adaptive_is_uniform(n: int, out: int) -> bool:

@@ -87,3 +87,22 @@ def test_adaptive_bins_reproduce_torch_averages():
 def test_explain_conv_len_shows_the_lecture_arithmetic():
     text = arith.explain_conv_len(64, 3, 2, 1, 1)
     assert text == "(64 + 2·1 − (3−1) − 1)/2 + 1 = 63/2 + 1 = 32.5"
+
+
+def test_adaptive_window_total_closed_form_matches_the_bins():
+    for n in range(1, 40):
+        for out in range(1, 40):
+            assert arith.adaptive_window_total(n, out) == sum(e - b for b, e in arith.adaptive_bins(n, out))
+
+
+def test_huge_adaptive_output_is_instant():
+    import time
+
+    import cnncalc
+
+    start = time.perf_counter()
+    r = cnncalc.analyze({"input": [2, 5, 5], "layers": [{"adaptiveavgpool": {"out": 10**9}}]})
+    assert time.perf_counter() - start < 1.0
+    assert r.layers[0].output_shape == (1, 2, 10**9, 10**9)
+    # flops = C · Π(N + out − gcd(N, out)) = 2 · (5 + 10^9 − 5)^2
+    assert r.layers[0].flops == 2 * (10**9) ** 2

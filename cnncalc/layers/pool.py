@@ -132,7 +132,7 @@ class _AdaptivePool(Rule):
         out = self.sizes(a, x)
         n = x[1:]
         # Sum over output cells of the window size, axis by axis (the bins are separable).
-        window_total = prod(sum(e - b for b, e in arith.adaptive_bins(n[i], out[i])) for i in range(len(n)))
+        window_total = prod(arith.adaptive_window_total(n[i], out[i]) for i in range(len(n)))
         if all(o == 1 for o in out):
             rf: Window | str = GLOBAL
         elif all(arith.adaptive_is_uniform(n[i], out[i]) for i in range(len(n))):
