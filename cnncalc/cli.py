@@ -40,7 +40,10 @@ def cli() -> None:
     "(layer1.0.conv1 → layer1 at depth 1).",
 )
 def summarize(spec: str, batch: int, input_shape, dtype: str, optimizer: str, fmt: str, strict: bool, depth: int | None) -> None:
-    """Per-layer output shape, parameters, MACs, memory and receptive field, with totals."""
+    """Per-layer output shape, parameters, MACs, memory and receptive field, with totals.
+
+    SPEC.yaml may be - to read the spec from standard input.
+    """
     report = run_analysis(spec, batch=batch, input_shape=input_shape, dtype=dtype, optimizer=optimizer, strict=strict)
     if fmt == "table":
         from .render.table import render
@@ -61,7 +64,7 @@ def summarize(spec: str, batch: int, input_shape, dtype: str, optimizer: str, fm
 @batch_option
 @input_option
 def explain(spec: str, layers: tuple[str, ...], batch: int, input_shape) -> None:
-    """The arithmetic behind each layer's shape, parameters and MACs."""
+    """The arithmetic behind each layer's shape, parameters and MACs (SPEC.yaml may be -)."""
     from .explain import explain_layers
 
     try:

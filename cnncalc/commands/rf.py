@@ -46,7 +46,10 @@ def parse_unit(ctx: click.Context, param: click.Parameter, value: str | None) ->
 @input_option
 @click.option("--format", "-f", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def rf(spec: str, layer: str | None, unit: tuple[int, ...] | None, batch: int, input_shape, fmt: str) -> None:
-    """How the receptive field grows layer by layer, and the input region a unit sees."""
+    """How the receptive field grows layer by layer, and the input region a unit sees.
+
+    SPEC.yaml may be - to read the spec from standard input.
+    """
     report = run_analysis(spec, batch=batch, input_shape=input_shape)
     try:
         t = trace(report, layer, unit)
