@@ -15,7 +15,34 @@ from .errors import CnncalcError, SpecError
 FORMATS = ("table", "json", "csv", "markdown")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Commands that live in their own module, loaded only when run (or listed by --help), so that start-up
+# pays for none of them: name -> "module:attribute" under cnncalc.commands. One line per command.
+LAZY_COMMANDS: dict[str, str] = {
+    "rf": "rf:rf",
+    "verify": "torch_cmds:verify",
+    "export": "torch_cmds:export",
+    "import": "import_cmd:import_model",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose commands in :data:`LAZY_COMMANDS` are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS:
+            import importlib
+
+            module, attr = LAZY_COMMANDS[cmd_name].split(":")
+            command = getattr(importlib.import_module(f"cnncalc.commands.{module}"), attr)
+            assert isinstance(command, click.Command)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cnncalc")
 def cli() -> None:
     """Exact shapes, parameters, MACs, memory and receptive fields of a CNN, from a YAML spec.
@@ -97,13 +124,6 @@ def layer_types() -> None:
         click.echo(f"{name:16} {rule.doc}")
         if args:
             click.echo(f"{'':16} args: {args}")
-
-
-from .commands import import_cmd, rf, torch_cmds  # noqa: E402  (each module lists its commands)
-
-for _module in (rf, torch_cmds, import_cmd):
-    for _command in _module.COMMANDS:
-        cli.add_command(_command)
 
 
 def main() -> None:

@@ -97,4 +97,3 @@ def _where(u) -> str:
     return f"node {u.node} in {u.module}" if u.module else f"node {u.node}"
 
 
-COMMANDS: list[click.Command] = [import_model]

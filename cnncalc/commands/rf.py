@@ -63,7 +63,6 @@ def rf(spec: str, layer: str | None, unit: tuple[int, ...] | None, batch: int, i
         click.echo(f"note: {note}", err=True)
 
 
-COMMANDS: list[click.Command] = [rf]
 
 
 # ---- JSON --------------------------------------------------------------------------------------

@@ -206,4 +206,3 @@ def _export_onnx(spec: str, output: str | None, input_shape: tuple[int, ...] | N
     click.echo(f"wrote {output}", err=True)
 
 
-COMMANDS: list[click.Command] = [verify, export]
