@@ -8,6 +8,7 @@ and exits with status 2; nothing else is ever shown to the user.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,23 @@ class SpecError(CnncalcError):
         return " ".join(f"{where}:{who} {self.message}".split())  # always one line
 
 
+class WarningKind(str, Enum):
+    """What a :class:`SpecWarning` is about (its value is what JSON output shows)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    WARNING = "warning"  # anything else
+    FLOOR = "floor"  # an output size floored, dropping input rows (``--strict`` refuses it)
+    FLOOR_PADDING = "floor-padding"  # a floor that drops only padding (one note; ``--strict`` refuses it)
+    RF = "rf"  # branches whose receptive fields are not aligned
+    CHANNELS_LAST = "channels-last"  # an input shape that looks like (H, W, C)
+
+
+class UnknownLayerError(SpecError):
+    """A layer name given by the user (``--layer``, ``-l``) that the spec does not define."""
+
+
 @dataclass(frozen=True)
 class SpecWarning:
     """A problem that does not stop the analysis (``--strict`` turns it into an error)."""
@@ -60,7 +78,7 @@ class SpecWarning:
     message: str
     loc: Loc
     layer: str | None = None
-    kind: str = "warning"
+    kind: WarningKind = WarningKind.WARNING
 
     def __str__(self) -> str:
         who = f" layer '{self.layer}':" if self.layer else ""

@@ -115,7 +115,6 @@ CASES = [
     Case("add-shapes", H + "  - {conv: {out: 4, kernel: 3}, name: a}\n  - {add: null, from: [input, a]}\n", 4, "one shape", at="add", layer="add1"),
     Case("concat-shapes", H + "  - {conv: {out: 4, kernel: 3}, name: a}\n  - {concat: null, from: [input, a]}\n", 4, "agree on every other axis", at="concat", layer="concat1"),
     Case("add-one-input", H + "  - {conv: {out: 4, kernel: 3}, name: a}\n  - {add: null, from: a}\n", 4, "at least 2 inputs", at="add", layer="add1"),
-    Case("concat-one-input", H + "  - relu\n  - concat\n", 4, "at least 2 inputs", at="concat", layer="concat1"),
     Case("linear-takes-one", H + "  - {linear: {out: 3}, from: [input, input]}\n", 3, "takes 1 input", at="linear", layer="linear1"),
     # names and from
     Case("from-unknown", H + "  - {conv: {out: 4, kernel: 3}, name: stem}\n  - {relu: null, from: stm}\n", 4, "did you mean 'stem'", at="stm", layer="relu1"),

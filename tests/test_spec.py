@@ -15,6 +15,8 @@ from click.testing import CliRunner
 from cnncalc import analyze, parse_spec
 from cnncalc.analysis import Report
 from cnncalc.cli import cli
+from cnncalc.errors import SpecError, UnknownLayerError
+from cnncalc.spec import resolve_layer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -420,3 +422,37 @@ def test_repeat_names_each_copy_with_its_index() -> None:
         ("conv1", ("input",)), ("conv2", ("conv1",)), ("conv3", ("conv2",)), ("relu1", ("conv2",)),
     ]
     assert r.layer("conv2").params == 4 * 4 * 9 + 4  # the copies after the first read 4 channels
+
+
+# ---- names users give: resolve_layer -----------------------------------------------------------
+
+def test_netspec_keeps_the_alias_of_each_named_block_call() -> None:
+    """googlenet.yaml calls its inception block with name: inception3a; the block's last item is a
+    parallel (an unnamed composite), whose merge is the concat1 generated inside the call's prefix."""
+    net = parse_spec(ROOT / "specs" / "googlenet.yaml")
+    assert net.aliases["inception3a"] == "inception3a.concat1"
+    assert resolve_layer(net, "inception3a") == "inception3a.concat1"
+    assert resolve_layer(net, "inception3a.concat1") == "inception3a.concat1"  # a layer's own name
+
+
+def test_resolve_layer_names_repeats_and_composites() -> None:
+    text = (
+        "input: [3, 8, 8]\nlayers:\n"
+        "  - {seq: [{conv: {out: 4, kernel: 1}}, relu], name: stem}\n"
+        "  - {conv: {out: 4, kernel: 1}, repeat: 3, name: body}\n"
+        "  - {relu: null, name: last}\n"
+    )
+    net = parse_spec("t.yaml", text=text)
+    assert resolve_layer(net, "stem") == "stem.relu1"
+    assert resolve_layer(net, "body") == "body.2"
+    assert resolve_layer(net, "last") == "last"
+    # given only names (a report without aliases): a group name means its last layer
+    assert resolve_layer([layer.name for layer in net.layers], "stem") == "stem.relu1"
+
+
+def test_resolve_layer_refuses_an_unknown_name_with_the_closest() -> None:
+    net = parse_spec(ROOT / "specs" / "googlenet.yaml")
+    with pytest.raises(UnknownLayerError, match=r"no layer named 'inception3x' \(did you mean 'inception3") as e:
+        resolve_layer(net, "inception3x")
+    assert isinstance(e.value, SpecError)
+    assert str(e.value).startswith(f"{ROOT / 'specs' / 'googlenet.yaml'}: ")

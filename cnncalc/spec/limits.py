@@ -1,0 +1,57 @@
+"""The bounds on what a spec may ask for, and the work budget of its expansion.
+
+A spec is untrusted input: whatever it says, reading it must finish fast or be refused fast. The
+layer cap alone does not ensure that (a repeat of something that makes nothing, blocks that call
+the next block twice, a long name copied into every layer's name), so the expansion also counts its
+*work*: items visited, block calls and composites expanded (steps), and the characters of the names
+and strings it builds. A repeat projects its cost from its first copy and is refused at once when
+the whole would not fit.
+"""
+
+from __future__ import annotations
+
+MAX_INPUT_BYTES = 10 * 1024 * 1024  # a spec is a few KB; the zoo's largest is under 100 KB
+MAX_INT = 2**31 - 1  # any integer size, argument or repeat count (torch's int32 sizes)
+MAX_LAYERS = 250_000  # primitive layers made (2.5x the largest generated net we benchmark)
+MAX_STEPS = 1_000_000  # items, copies, block calls and composites expanded
+MAX_CHARS = 50_000_000  # characters of the names and substituted strings built
+MAX_NAME = 1_000  # characters of one layer name, prefixes included
+MAX_NESTING = 64  # blocks and composites inside one another
+
+
+class BudgetExceeded(Exception):
+    """Raised by :class:`Budget` with the message; the expander adds the location."""
+
+
+class Budget:
+    """Work counted during one expansion; raises :class:`BudgetExceeded` past a limit."""
+
+    __slots__ = ("chars", "steps")
+
+    def __init__(self) -> None:
+        self.steps = 0
+        self.chars = 0
+
+    def step(self) -> None:
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            raise BudgetExceeded(
+                f"expanding the spec takes more than {MAX_STEPS:,} steps (items, copies and block calls); "
+                "expected a spec whose blocks and repeats expand to less"
+            )
+
+    def spend_chars(self, n: int) -> None:
+        self.chars += n
+        if self.chars > MAX_CHARS:
+            raise BudgetExceeded(
+                f"expanding the spec builds more than {MAX_CHARS:,} characters of names and strings; "
+                "expected shorter names or fewer copies"
+            )
+
+    def project(self, steps: int, chars: int, copies: int) -> str | None:
+        """Why ``copies`` more copies, each costing what the first did, would not fit (or None)."""
+        if self.steps + steps * copies > MAX_STEPS:
+            return f"about {steps * copies + self.steps:,} expansion steps (at most {MAX_STEPS:,})"
+        if self.chars + chars * copies > MAX_CHARS:
+            return f"about {chars * copies + self.chars:,} characters of names (at most {MAX_CHARS:,})"
+        return None
