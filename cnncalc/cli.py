@@ -5,14 +5,17 @@ Exit statuses: 0 success; 1 a check failed; 2 an invalid spec or invalid usage.
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from . import __version__
 from .analysis import DTYPES, OPTIMIZERS
-from .commands.common import batch_option, fail, input_option, run_analysis, spec_source
+from .budget import analyze_with_budgets, budget_options
+from .commands.common import batch_option, fail, input_option, quiet_option, spec_source
 from .errors import CnncalcError, SpecError
 
-FORMATS = ("table", "json", "csv", "markdown")
+FORMATS = ("table", "json", "csv", "markdown", "dot", "mermaid")
 
 
 # Commands that live in their own module, loaded only when run (or listed by --help), so that start-up
@@ -22,6 +25,12 @@ LAZY_COMMANDS: dict[str, str] = {
     "verify": "torch_cmds:verify",
     "export": "torch_cmds:export",
     "import": "import_cmd:import_model",
+    "conv": "calc:conv",
+    "pool": "calc:pool",
+    "solve": "calc:solve",
+    "chain": "calc:chain",
+    "bench": "bench:bench",
+    "compare": "compare:compare",
 }
 
 
@@ -66,16 +75,30 @@ def cli() -> None:
     help="Table/markdown: one row per group of layers sharing the first N parts of their names "
     "(layer1.0.conv1 → layer1 at depth 1).",
 )
-def summarize(spec: str, batch: int, input_shape, dtype: str, optimizer: str, fmt: str, strict: bool, depth: int | None) -> None:
+@click.option("--columns", "-c", metavar="LIST", help="Table: these columns in this order, from name,type,shape,params,macs,share,memory,rf (default: all that fit the terminal).")
+@click.option("--sort", type=click.Choice(["macs", "params", "memory"]), help="Table: the costliest layers first.")
+@quiet_option
+@budget_options
+def summarize(spec: str, batch: int, input_shape, dtype: str, optimizer: str, fmt: str, strict: bool, depth: int | None,
+              columns: str | None, sort: str | None) -> None:
     """Per-layer output shape, parameters, MACs, memory and receptive field, with totals.
 
     SPEC.yaml may be - to read the spec from standard input.
     """
-    report = run_analysis(spec, batch=batch, input_shape=input_shape, dtype=dtype, optimizer=optimizer, strict=strict)
-    if fmt == "table":
-        from .render.table import render
+    report = analyze_with_budgets(spec, batch=batch, input_shape=input_shape, dtype=dtype, optimizer=optimizer, strict=strict)
+    if fmt in ("dot", "mermaid"):  # the graph (folded with --depth), for docs and READMEs
+        from .render import graph
 
-        render(report, depth=depth)
+        click.echo(graph.FORMATS[fmt](graph.build(report, depth)), nl=False)
+        return
+    if fmt == "table":
+        from .render.table import parse_columns, render
+
+        try:
+            keys = parse_columns(columns) if columns else None
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--columns") from None
+        render(report, depth=depth, columns=keys, sort=sort)
         return
     from . import render as r
 
@@ -90,15 +113,17 @@ def summarize(spec: str, batch: int, input_shape, dtype: str, optimizer: str, fm
 @click.option("--layer", "-l", "layers", multiple=True, help="Only this layer (repeatable).")
 @batch_option
 @input_option
+@quiet_option
 def explain(spec: str, layers: tuple[str, ...], batch: int, input_shape) -> None:
     """The arithmetic behind each layer's shape, parameters and MACs (SPEC.yaml may be -)."""
     from .explain import explain_layers
+    from .render.safe import term_text
 
     try:
         for name, kind, lines in explain_layers(spec_source(spec), layers, batch=batch, input_shape=input_shape):
-            click.secho(f"{name} ({kind})", bold=True)
+            click.secho(term_text(f"{name} ({kind})"), bold=True)
             for line in lines:
-                click.echo(f"  {line}")
+                click.echo(f"  {term_text(line)}")
     except SpecError as e:
         fail(str(e))
 
@@ -126,7 +151,17 @@ def layer_types() -> None:
             click.echo(f"{'':16} args: {args}")
 
 
+def _safe_streams() -> None:
+    """Output that any locale can print: a character the stream cannot encode (an 'é' under
+    LC_ALL=C) is written as a backslash escape, never a UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
 def main() -> None:
+    _safe_streams()
     try:
         cli(standalone_mode=True)
     except CnncalcError as e:  # pragma: no cover - every command handles its own

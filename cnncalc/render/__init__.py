@@ -1,43 +1,94 @@
 """Renderings of a :class:`~cnncalc.analysis.Report`: JSON, CSV, Markdown (here) and a rich table
-(``cnncalc.render.table``, imported only when a table is asked for)."""
+(``cnncalc.render.table``, imported only when a table is asked for).
+
+Numbers are shown with exact integer arithmetic: no float rounding invents digits, and no size is too
+large to show (past 10¹⁵ a value is written in scientific notation, its digits still exact). Every
+string a spec wrote passes through :mod:`cnncalc.render.safe` on its way out.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import math
+from collections.abc import Iterable, Mapping
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
 
-from ..analysis import LayerStats, Report
 from ..layers.base import GLOBAL
+from .safe import data_text, md_text
+
+if TYPE_CHECKING:
+    from ..analysis import LayerStats, Report
 
 CSV_COLUMNS = (
     "name", "type", "inputs", "output_shape", "params", "trainable_params", "buffers", "macs", "flops",
     "activation_elements", "activation_bytes", "param_bytes", "rf_size", "rf_stride", "rf_padding", "line",
 )
+_DECIMAL = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
+_BINARY = ((1024**4, "TiB"), (1024**3, "GiB"), (1024**2, "MiB"), (1024, "KiB"))
 
 
-def human(n: float, unit: str = "") -> str:
-    """138357544 → '138.36 M'; small numbers stay exact."""
+def _hundredths(n: int, factor: int) -> str:
+    """n / factor to two decimals, rounded exactly (half to even)."""
+    h = round(Fraction(n * 100, factor))
+    sign, h = ("-" if h < 0 else ""), abs(h)
+    return f"{sign}{h // 100:,}.{h % 100:02d}"
+
+
+def scientific(n: int) -> str:
+    """An integer of any size as ``1.23e402``, its digits exact (no float, no str of the whole)."""
+    if n == 0:
+        return "0"
+    sign, m = ("-" if n < 0 else ""), abs(n)
+    e = max(0, int((m.bit_length() - 1) * math.log10(2)) - 1)
+    while 10 ** (e + 1) <= m:
+        e += 1
+    h = round(Fraction(m * 100, 10**e))
+    if h >= 1000:
+        e, h = e + 1, round(Fraction(m * 100, 10 ** (e + 1)))
+    return f"{sign}{h // 100}.{h % 100:02d}e{e}"
+
+
+def int_text(n: int) -> str:
+    """An exact integer with thousands separators (``138,357,544``); scientific past 10¹⁵⁰."""
+    return f"{n:,}" if abs(n) < 10**150 else scientific(n)
+
+
+def human(n: int, unit: str = "") -> str:
+    """138357544 → '138.36 M'; small numbers stay exact; past 10¹⁵, '1.23e402'."""
+    suffix = " " + unit if unit else ""
     if abs(n) < 1000:
-        return f"{n:,}{' ' + unit if unit else ''}"
-    for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
-        if abs(n) >= factor:
-            return f"{n / factor:.2f} {prefix}{unit}"
-    return str(n)  # unreachable
+        return f"{n:,}{suffix}"
+    if abs(n) >= 10**15:
+        return f"{scientific(n)}{suffix}"
+    factor, prefix = next((f, p) for f, p in _DECIMAL if abs(n) >= f)
+    return f"{_hundredths(n, factor)} {prefix}{unit}"
 
 
 def human_bytes(n: int) -> str:
-    """Bytes in binary units: 553433088 → '527.79 MiB'."""
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{n} B" if unit == "B" else f"{value:.2f} {unit}"
-        value /= 1024
-    return f"{n} B"  # unreachable
+    """Bytes in binary units: 553433088 → '527.79 MiB'; past 1024 TiB, '1.23e402 B'."""
+    if n < 1024:
+        return f"{n} B"
+    if n >= 1024**5:
+        return f"{scientific(n)} B"
+    factor, unit = next((f, u) for f, u in _BINARY if n >= f)
+    return f"{_hundredths(n, factor)} {unit}"
+
+
+def plain_int(n: int) -> str:
+    """An exact integer without separators (``224``); scientific past 10¹⁵⁰."""
+    return str(n) if abs(n) < 10**150 else scientific(n)
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
-    return "×".join(map(str, shape))
+    return "×".join(map(plain_int, shape))
+
+
+def num_text(v: int | float) -> str:
+    """A receptive-field number: an int exactly, a fraction's float with :g."""
+    return f"{v:g}" if isinstance(v, float) else plain_int(v)
 
 
 def rf_text(s: LayerStats, part: str = "size") -> str:
@@ -49,37 +100,91 @@ def rf_text(s: LayerStats, part: str = "size") -> str:
         return "—"
     values = d[part]
     if len(set(values)) == 1:
-        return f"{values[0]:g}" if isinstance(values[0], float) else str(values[0])
-    return "×".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
+        return num_text(values[0])
+    return "×".join(map(num_text, values))
+
+
+# ---- JSON --------------------------------------------------------------------------------------
+
+def finite(v: Any) -> Any:
+    """``v`` with every non-finite float replaced by its name as a string ("nan", "inf"): JSON has no
+    NaN or Infinity, and the output must stay valid JSON whatever a spec held."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return str(v)
+    if isinstance(v, Mapping):
+        return {k: finite(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [finite(x) for x in v]
+    return v
+
+
+def _dumps(v: Any) -> str:
+    return json.dumps(v, allow_nan=False, separators=(", ", ": "))
+
+
+def json_document(doc: Mapping[str, Any], rows: Mapping[str, Iterable[Mapping[str, Any]]]) -> str:
+    """A JSON object with its top-level keys one per line, the keys of an object value one per line,
+    and each list in ``rows`` one element per line (compact within the line): valid JSON, easy to
+    diff, and written by the C encoder (``indent`` would force the pure-Python one, several times
+    slower on 10,000 layers).
+
+    ``doc`` gives the keys in order; a key of ``rows`` takes its elements from there instead.
+    """
+    parts = []
+    for key, value in doc.items():
+        head = f"  {json.dumps(key)}: "
+        if key in rows:
+            items = ",\n    ".join(map(_dumps, rows[key]))
+            parts.append(f"{head}[\n    {items}\n  ]" if items else f"{head}[]")
+        elif isinstance(value, Mapping) and value:  # a small object: one key per line
+            inner = ",\n    ".join(f"{json.dumps(k)}: {_dumps(v)}" for k, v in value.items())
+            parts.append(f"{head}{{\n    {inner}\n  }}")
+        else:
+            parts.append(head + _dumps(value))
+    return "{\n" + ",\n".join(parts) + "\n}"
 
 
 def to_json(report: Report) -> str:
-    return json.dumps(report.to_dict(), indent=2)
+    """The report as JSON (the keys of :meth:`Report.to_dict`; one layer per line)."""
+    from ..analysis import layer_dict
+
+    doc = report.to_dict(layers=False)
+    rows = (finite(layer_dict(s)) for s in report.layers)
+    return json_document(doc, {"layers": rows, "warnings": doc["warnings"]})
+
+
+# ---- CSV ---------------------------------------------------------------------------------------
+
+def _rf_cell(s: LayerStats, d: dict[str, list[int | float]] | None, key: str) -> str:
+    if s.receptive_field == GLOBAL:
+        return "global"
+    return "x".join(map(num_text, d[key])) if d else ""
 
 
 def _row(s: LayerStats) -> list[object]:
-    d = s.rf_dict() or {}
-    rf = lambda k: "global" if s.receptive_field == GLOBAL else "x".join(map(str, d.get(k, [])))  # noqa: E731
+    d = s.rf_dict()
     return [
-        s.name, s.type, " ".join(s.inputs), "x".join(map(str, s.output_shape)), s.params, s.trainable_params,
-        s.buffers, s.macs, s.flops, s.activation_elements, s.activation_bytes, s.param_bytes,
-        rf("size"), rf("stride"), rf("padding"), s.line,
+        data_text(s.name), s.type, json.dumps(list(s.inputs)), "x".join(map(plain_int, s.output_shape)), s.params,
+        s.trainable_params, s.buffers, s.macs, s.flops, s.activation_elements, s.activation_bytes, s.param_bytes,
+        _rf_cell(s, d, "size"), _rf_cell(s, d, "stride"), _rf_cell(s, d, "padding"), s.line,
     ]
 
 
 def to_csv(report: Report) -> str:
+    """One row per layer. ``inputs`` is a JSON list of names (a name may hold spaces or commas)."""
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
-    for s in report.layers:
-        w.writerow(_row(s))
+    w.writerows(map(_row, report.layers))
     return out.getvalue()
 
+
+# ---- Markdown ----------------------------------------------------------------------------------
 
 def to_markdown(report: Report, depth: int | None = None) -> str:
     t = report.totals
     lines = [
-        f"## {report.name}",
+        f"## {md_text(report.name)}",
         "",
         f"Input {shape_text(report.input_shape)}, {report.dtype}.",
         "",
@@ -88,10 +193,11 @@ def to_markdown(report: Report, depth: int | None = None) -> str:
     ]
     for s in report.layers if depth is None else report.grouped(depth):
         lines.append(
-            f"| {s.name} | {s.type} | {shape_text(s.output_shape)} | {s.params:,} | {s.macs:,} "
-            f"| {human_bytes(s.activation_bytes)} | {rf_text(s)} |"
+            f"| {md_text(s.name)} | {md_text(s.type)} | {shape_text(s.output_shape)} | {int_text(s.params)} "
+            f"| {int_text(s.macs)} | {human_bytes(s.activation_bytes)} | {rf_text(s)} |"
         )
     lines.append(
-        f"| **total** | | | **{t.params:,}** | **{t.macs:,}** | **{human_bytes(t.activation_bytes)}** | |"
+        f"| **total** | | | **{int_text(t.params)}** | **{int_text(t.macs)}** "
+        f"| **{human_bytes(t.activation_bytes)}** | |"
     )
     return "\n".join(lines) + "\n"
