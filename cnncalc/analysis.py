@@ -13,16 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from . import rf as rfmod
-from .errors import SpecError, SpecWarning
+from .errors import SpecError, SpecWarning, WarningKind
 from .layers import RULES
-from .layers.base import GLOBAL, IDENTITY, MERGE, ShapeError, Window
+from .layers.base import GLOBAL, ShapeError
 from .spec import INPUT, NetSpec, parse_spec
 from .spec.loader import gc_paused
 
 DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
 OPTIMIZERS = {"adam": 2, "adamw": 2, "sgd": 0, "sgd-momentum": 1, "rmsprop": 1}
 
-RField = rfmod.Field | str | None  # a Field, "global", or None (no spatial meaning)
+RField = rfmod.RField
 
 
 @dataclass(frozen=True)
@@ -126,33 +126,37 @@ class Report:
                 rows.append([s])
         return tuple(_group(key, members) for key, members in zip(keys, rows, strict=True))
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready data: exact integers, shapes with the batch axis, null where not applicable."""
-        layers = []
-        for s in self.layers:
-            d = {k: getattr(s, k) for k in (
-                "name", "type", "inputs", "output_shape", "params", "trainable_params", "buffers", "macs",
-                "flops", "activation_elements", "activation_bytes", "param_bytes", "frozen", "line",
-            )}
-            d["inputs"] = list(s.inputs)
-            d["output_shape"] = list(s.output_shape)
-            d["receptive_field"] = s.rf_dict()
-            d["receptive_field_global"] = s.receptive_field == GLOBAL
-            d["args"] = {k: list(v) if isinstance(v, tuple) else v for k, v in s.args.items()}
-            layers.append(d)
+    def to_dict(self, layers: bool = True) -> dict[str, Any]:
+        """JSON-ready data: exact integers, shapes with the batch axis, null where not applicable.
+
+        ``layers=False`` leaves the (long) list of layers empty, for a renderer that streams it.
+        """
         return {
             "name": self.name,
             "file": self.file,
             "batch": self.batch,
             "dtype": self.dtype,
             "input_shape": list(self.input_shape),
-            "layers": layers,
+            "layers": [layer_dict(s) for s in self.layers] if layers else [],
             "totals": asdict(self.totals),
             "memory": asdict(self.memory),
             "warnings": [
-                {"message": w.message, "layer": w.layer, "line": w.loc.line, "kind": w.kind} for w in self.warnings
+                {"message": w.message, "layer": w.layer, "line": w.loc.line, "kind": w.kind.value}
+                for w in self.warnings
             ],
         }
+
+
+def layer_dict(s: LayerStats) -> dict[str, Any]:
+    """One layer's entry of :meth:`Report.to_dict`."""
+    return {
+        "name": s.name, "type": s.type, "inputs": list(s.inputs), "output_shape": list(s.output_shape),
+        "params": s.params, "trainable_params": s.trainable_params, "buffers": s.buffers, "macs": s.macs,
+        "flops": s.flops, "activation_elements": s.activation_elements, "activation_bytes": s.activation_bytes,
+        "param_bytes": s.param_bytes, "frozen": s.frozen, "line": s.line, "receptive_field": s.rf_dict(),
+        "receptive_field_global": s.receptive_field == GLOBAL,
+        "args": {k: list(v) if isinstance(v, tuple) else v for k, v in s.args.items()},
+    }
 
 
 def analyze(
@@ -216,37 +220,18 @@ class _Walk:
         self.warnings: list[SpecWarning] = []
         self.stats: list[LayerStats] = []
 
-    def warn(self, message: str, layer, kind: str) -> None:
+    def warn(self, message: str, layer, kind: WarningKind) -> None:
         message += _called_at(layer)
         w = SpecWarning(message, layer.loc, layer.name, kind)
-        if self.strict and kind in ("floor", "floor-padding"):
+        if self.strict and kind in (WarningKind.FLOOR, WarningKind.FLOOR_PADDING):
             raise SpecError(message + " (an error because of --strict)", layer.loc, layer.name)
         self.warnings.append(w)
 
-    def field(self, layer, step, ins: list[tuple[int, ...]]) -> RField:
-        prev = [self.fields[i] for i in layer.inputs]
-        if isinstance(step, Window):
-            f = prev[0]
-            if not isinstance(f, rfmod.Field):
-                return f
-            return rfmod.step(f, step) if f.rank == len(step.kernel) else None
-        if step == IDENTITY:
-            return prev[0]
-        if step == GLOBAL:
-            return None if all(p is None for p in prev) else GLOBAL
-        if step == MERGE:
-            if any(p is None for p in prev):
-                return None
-            if any(p == GLOBAL for p in prev):
-                return GLOBAL
-            fields = [p for p in prev if isinstance(p, rfmod.Field)]  # all of them, by now
-            if len({f.rank for f in fields}) > 1:
-                return None
-            merged, problems = rfmod.merge(fields)
-            for text in problems:
-                self.warn(f"branches are not aligned: {text}; the field shown is the largest path's", layer, "rf")
-            return merged
-        return None
+    def field(self, layer, step) -> RField:
+        f, problems = rfmod.layer_field(step, [self.fields[i] for i in layer.inputs])
+        for text in problems:
+            self.warn(f"branches are not aligned: {text}; the field shown is the largest path's", layer, WarningKind.RF)
+        return f
 
     def layer(self, layer) -> None:
         rule = RULES[layer.type]
@@ -258,11 +243,11 @@ class _Walk:
             shapes = " and ".join(str(list(s)) for s in ins)
             raise SpecError(f"{layer.type} on input {shapes}: {e}{_called_at(layer)}", where, layer.name) from None
         if r.warnings:
-            self.warn("output size is not an integer: " + "; ".join(r.warnings), layer, "floor")
+            self.warn("output size is not an integer: " + "; ".join(r.warnings), layer, WarningKind.FLOOR)
         if r.notes:
-            self.warn("output size is not an integer: " + "; ".join(r.notes), layer, "floor-padding")
+            self.warn("output size is not an integer: " + "; ".join(r.notes), layer, WarningKind.FLOOR_PADDING)
         self.shapes[layer.name] = r.shape
-        f = self.field(layer, r.rf, ins)
+        f = self.field(layer, r.rf)
         self.fields[layer.name] = f
         elems = prod(r.shape) * self.batch
         self.stats.append(LayerStats(

@@ -4,16 +4,14 @@ not at all by ``export --to pytorch``."""
 from __future__ import annotations
 
 import importlib
-import json
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import click
 
 from ..errors import CnncalcError
-from .common import batch_option, fail, input_option
+from .common import batch_option, fail, input_option, note, quiet_option
 
 INSTALL = "pip install 'cnncalc[torch]'"
 
@@ -31,71 +29,6 @@ def _bridge(command: str) -> ModuleType:
 
 
 # ---- verify -------------------------------------------------------------------------------------
-def _shape(s: tuple[int, ...]) -> str:
-    return "x".join(map(str, s))
-
-
-def _value(field: str, v: Any) -> str:
-    return _shape(v) if field == "shape" else f"{v:,}"
-
-
-def _table(rows: list[Any]) -> list[str]:
-    """One line per layer: the analysis's value, and torch's after '≠' where they differ."""
-    head = ("layer", "type", "shape", "params", "buffers", "MACs", "")
-    cells = [head]
-    for r in rows:
-        bad = set(r.mismatches)
-        vals = []
-        for f in ("shape", "params", "buffers", "macs"):
-            e, m = getattr(r.expected, f), getattr(r.measured, f)
-            vals.append(_value(f, e) + (f" ≠ {_value(f, m)}" if f in bad else ""))
-        cells.append((r.name, r.type, *vals, "MISMATCH" if bad else "ok"))
-    widths = [max(len(c[i]) for c in cells) for i in range(len(head))]
-    right = {3, 4, 5}
-    return [
-        "  ".join(
-            c.rjust(w) if i in right else c.ljust(w)
-            for i, (c, w) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-        for row in cells
-    ]
-
-
-def _totals_line(v: Any) -> str:
-    e, m = v.expected, v.measured
-    if m is None:
-        return "totals: not measured (torch stopped)"
-    parts = []
-    for f, label in (
-        ("params", "params"),
-        ("trainable_params", "trainable"),
-        ("buffers", "buffers"),
-        ("macs", "MACs"),
-    ):
-        a, b = getattr(e, f), getattr(m, f)
-        parts.append(f"{label} {a:,}" + ("" if a == b else f" ≠ torch {b:,}"))
-    return "totals: " + ", ".join(parts)
-
-
-def _render(v: Any, show_all: bool) -> None:
-    where = f"{v.name} ({v.file}), batch {v.batch}, {v.device}"
-    rows = list(v.rows if show_all else v.mismatched)
-    if rows:
-        for line in _table(rows):
-            click.echo(line)
-    if v.error:
-        click.echo(f"torch refused a layer the analysis accepts: {v.error}")
-    click.echo(_totals_line(v))
-    bad = len(v.mismatched)
-    verdict = (
-        f"all {len(v.rows)} layers agree with torch (shape, params, buffers, MACs)"
-        if v.ok
-        else f"{bad} of {len(v.rows)} layers disagree"
-        + ("" if v.totals_agree else "; totals disagree")
-    )
-    click.echo(f"{where}: {verdict}")
-
-
 @click.command()
 @click.argument("spec", metavar="SPEC.yaml")
 @batch_option
@@ -116,6 +49,7 @@ def _render(v: Any, show_all: bool) -> None:
     show_default=True,
 )
 @click.option("--all", "show_all", is_flag=True, help="List every layer, not only the mismatches.")
+@quiet_option
 def verify(
     spec: str,
     batch: int,
@@ -136,14 +70,13 @@ def verify(
         fail(str(e))
     if v.report.warnings:
         n = len(v.report.warnings)
-        click.echo(
-            f"note: the analysis has {n} warning{'s' * (n > 1)} (cnncalc summarize shows them)",
-            err=True,
-        )
+        note(f"the analysis has {n} warning{'s' * (n > 1)} (cnncalc summarize shows them)")
+    from ..render import verify as render_verify
+
     if fmt == "json":
-        click.echo(json.dumps(v.to_dict(), indent=2))
+        click.echo(render_verify.to_json(v))
     else:
-        _render(v, show_all)
+        click.echo("\n".join(render_verify.text_lines(v, show_all)))
     sys.exit(0 if v.ok else 1)
 
 
@@ -160,6 +93,7 @@ def verify(
     help="File to write (pytorch: default stdout).",
 )
 @input_option
+@quiet_option
 def export(spec: str, target: str, output: str | None, input_shape: tuple[int, ...] | None) -> None:
     """Write the net as standalone PyTorch code (an nn.Module class), or as an ONNX file.
 
@@ -186,7 +120,7 @@ def _export_source(spec: str, output: str | None, input_shape: tuple[int, ...] |
         Path(output).write_text(text)
     except OSError as e:
         fail(f"cannot write {output}: {e.strerror or e}")
-    click.echo(f"wrote {output}", err=True)
+    note(f"wrote {output}", prefix="")
 
 
 def _export_onnx(spec: str, output: str | None, input_shape: tuple[int, ...] | None) -> None:
@@ -203,6 +137,6 @@ def _export_onnx(spec: str, output: str | None, input_shape: tuple[int, ...] | N
         fail("--to onnx needs the onnx package: pip install onnx")
     except OSError as e:
         fail(f"cannot write {output}: {e.strerror or e}")
-    click.echo(f"wrote {output}", err=True)
+    note(f"wrote {output}", prefix="")
 
 

@@ -1,0 +1,176 @@
+"""Renderings of a receptive-field :class:`~cnncalc.rf_trace.Trace` (``cnncalc rf``): JSON and a table.
+
+Names a spec wrote pass through :mod:`cnncalc.render.safe` (rich ``Text`` in the table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from ..layers.base import GLOBAL
+from ..layers.conv import AXES
+from ..rf import Field, Q, plain
+from . import json_document, plain_int
+from .safe import rich_text, term_text
+
+if TYPE_CHECKING:
+    from rich.console import Console, JustifyMethod
+
+    from ..rf_trace import Growth, Region, Trace
+
+BAR = 10
+COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
+    ("layer", "left"), ("type", "left"), ("output", "left"), ("size", "right"), ("stride", "right"),
+    ("padding", "right"), ("centre", "right"), ("covers", "right"), ("", "left"),
+)
+
+
+# ---- JSON --------------------------------------------------------------------------------------
+
+def _field_dict(f: Field | str | None) -> dict[str, Any] | None:
+    if not isinstance(f, Field):
+        return None
+    return {
+        "size": [plain(v) for v in f.size],
+        "stride": [plain(v) for v in f.stride],
+        "padding": [plain(v) for v in f.padding],
+        "centre": [plain(v) for v in f.centre()],
+        "paths": None if f.aligned else [
+            [{"size": plain(r), "stride": plain(s), "padding": plain(p)} for r, s, p in f.classes(a)]
+            for a in range(f.rank)
+        ],
+    }
+
+
+def _row_dict(g: Growth) -> dict[str, Any]:
+    return {
+        "name": g.name,
+        "type": g.type,
+        "output": list(g.spatial),
+        "receptive_field": _field_dict(g.field),
+        "global": g.field == GLOBAL,
+        "coverage": None if g.coverage is None else [round(c, 6) for c in g.coverage],
+        "larger_than_input": bool(g.larger),
+        "aligned": g.aligned,
+    }
+
+
+def _region_dict(r: Region) -> dict[str, Any]:
+    return {
+        "layer": r.layer,
+        "unit": list(r.unit),
+        "region": None if r.seen is None else [[plain(a), plain(b)] for a, b in r.seen],
+        "clipped": None if r.clipped is None else [list(ab) for ab in r.clipped],
+    }
+
+
+def to_dict(t: Trace) -> dict[str, Any]:
+    return {
+        "name": t.name,
+        "input": list(t.input),
+        "layers": [_row_dict(g) for g in t.rows],
+        "unit": _region_dict(t.region),
+        "notes": list(t.notes),
+    }
+
+
+def to_json(t: Trace) -> str:
+    """:func:`to_dict` as JSON, one layer per line (see :func:`cnncalc.render.json_document`)."""
+    doc = {"name": t.name, "input": list(t.input), "layers": [], "unit": _region_dict(t.region), "notes": list(t.notes)}
+    return json_document(doc, {"layers": map(_row_dict, t.rows)})
+
+
+# ---- table -------------------------------------------------------------------------------------
+
+def _num(x: Q) -> str:
+    v = plain(x)
+    return f"{v:g}" if isinstance(v, float) else plain_int(v)
+
+
+def _axes(values: Sequence[Q]) -> str:
+    texts = [_num(v) for v in values]
+    return texts[0] if len(set(texts)) == 1 else "×".join(texts)
+
+
+def _bar(share: float) -> str:
+    eighths = round(8 * BAR * share)
+    full, rest = divmod(eighths, 8)
+    return "█" * full + ("▏▎▍▌▋▊▉"[rest - 1] if rest else "")
+
+
+def cells(g: Growth) -> list[str]:
+    """A row's cells after layer, type and output: size, stride, padding, centre, covers, bar."""
+    dim = "" if g.aligned else "~"
+    if isinstance(g.field, Field):
+        f = g.field
+        field = [dim + _axes(f.size), _axes(f.stride), _axes(f.padding), _axes(f.centre())]
+    elif g.field == GLOBAL:
+        field = ["global", "", "", ""]
+    else:
+        field = ["—", "", "", ""]
+    if g.coverage is None:
+        return [*field, "", ""]
+    share = 1.0
+    for c in g.coverage:
+        share *= c
+    pct = "×".join(dict.fromkeys(f"{100 * c:.0f}%" for c in g.coverage))
+    return [*field, pct + ("+" if g.larger else ""), _bar(share)]
+
+
+def _interval(a: Any, b: Any) -> str:
+    return f"{_num(Fraction(a))}..{_num(Fraction(b))}"
+
+
+def _dims(sizes: Sequence[int]) -> str:
+    return "×".join(map(plain_int, sizes))
+
+
+def region_lines(t: Trace) -> list[str]:
+    """The unit's region in words (names made safe for a terminal)."""
+    r, g = t.region, t.chosen
+    names = AXES.get(len(t.input), ())
+    where = ", ".join(map(plain_int, r.unit))
+    layer = term_text(g.name)
+    head = f"unit ({where}) of layer '{layer}'" if r.unit else f"every unit of layer '{layer}'"
+    if r.seen is None:
+        return [f"{head} sees the whole input (a global field)"]
+    seen = ", ".join(f"{n} {_interval(a, b)}" for n, (a, b) in zip(names, r.seen, strict=True))
+    lines = [f"{head} (output {_dims(g.spatial)}) sees input {seen} (unclipped)"]
+    if r.clipped is None:
+        lines.append("  inside the image: nothing (the unit sees zero padding only)")
+    else:
+        inside = ", ".join(f"{n} {plain_int(a)}..{plain_int(b)}" for n, (a, b) in zip(names, r.clipped, strict=True))
+        sizes = "×".join(plain_int(b - a + 1) for a, b in r.clipped)
+        lines.append(f"  clipped to the {_dims(t.input)} input: {inside} ({sizes} pixels)")
+    return lines
+
+
+def _console() -> Console:
+    from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=200)
+
+
+def render(t: Trace, console: Console | None = None) -> None:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    console = console or _console()
+    table = Table(box=box.SIMPLE_HEAD, header_style="bold")
+    for name, justify in COLUMNS:
+        table.add_column(name, justify=justify, no_wrap=name != "layer", overflow="fold")
+    for g in t.rows:
+        table.add_row(rich_text(g.name), rich_text(g.type), _dims(g.spatial) or "—", *cells(g))
+    console.print(Text.assemble(rich_text(t.name, "bold"), f"  input {_dims(t.input)}  receptive fields"))
+    console.print(table)
+    console.print(
+        "size r, effective stride S and padding P per axis, in input pixels; centre = input coordinate "
+        "of the first unit's centre; covers = min(r, N)/N ('+': r > N); '~': misaligned branches",
+        style="dim", markup=False, highlight=False,
+    )
+    for line in region_lines(t):
+        console.print(line, markup=False, highlight=False, emoji=False)
