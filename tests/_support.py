@@ -32,7 +32,7 @@ def importable(name: str) -> ModuleType | None:
 def _require(name: str) -> ModuleType:
     module = importable(name)
     if module is None:
-        pytest.skip(f"needs {name}")
+        pytest.skip(f"needs {name}", allow_module_level=True)
     return module
 
 

@@ -15,13 +15,11 @@ Sources of the literals below (never cnncalc's own output):
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
 import pytest
+from _support import SPECS, require_torch
 
 import cnncalc
-
-SPECS = Path(__file__).resolve().parent.parent / "specs"
 
 # LeNet-5, layer by layer: C1 6·(1·5·5)+6, C3 16·(6·5·5)+16, C5 120·(16·5·5)+120, F6 120·84+84,
 # output 84·10+10; MACs C1 6·28·28·25, C3 16·10·10·150, C5 120·400, F6 120·84, output 84·10.
@@ -471,7 +469,7 @@ def measure(net, shape: tuple[int, ...]) -> tuple[dict[str, Row], int, int]:
     "mobilenetv3_small",
 ])
 def test_spec_matches_the_net_written_in_torch(name: str) -> None:
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     with torch.device("meta"):  # shapes and counts only: no weights allocated, no arithmetic
         net = torch_nets()[name]()
     rows, macs, buffers = measure(net, IO[name][0])

@@ -22,9 +22,9 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-import pytest
+from _support import require_torch
 
-torch = pytest.importorskip("torch")
+torch = require_torch()
 from hypothesis import HealthCheck, assume, event, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from torch import nn  # noqa: E402

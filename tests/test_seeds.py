@@ -16,12 +16,11 @@ from typing import Any
 
 import pytest
 import yaml
+from _support import SPECS
 from click.testing import CliRunner
 
 import cnncalc
 from cnncalc.cli import cli
-
-SPECS = Path(__file__).resolve().parent.parent / "specs"
 
 
 def net(input_shape: list[int], *layers: Any) -> dict[str, Any]:
