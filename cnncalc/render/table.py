@@ -1,25 +1,43 @@
 """The terminal rendering: a table of layers with totals, and a summary of the totals and memory.
 
+The table fits the terminal without ever cutting a number or dropping the layer name: when the
+columns do not fit, whole columns are left out in the order of :data:`DROP_ORDER` (least useful
+first), and a footer line names them and says how to get them back. Output that is not a terminal
+(piped, redirected) is as wide as ``COLUMNS`` says, or, without ``COLUMNS``, as wide as every column
+needs. ``--columns`` chooses the columns explicitly; ``--sort`` puts the costly layers first.
+
 Up to ``RICH_ROWS`` rows the table is a rich Table; past that (a generated net of thousands of
 layers) the same cells are laid out as plain aligned text, which is a hundred times faster.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from rich import box
-from rich.console import Console, Group
+from rich.cells import cell_len
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from ..analysis import LayerStats, Report
 from . import human, human_bytes, rf_text, shape_text
+from .safe import rich_text, term_text
 
 BAR = 10
 RICH_ROWS = 2000
-HEADERS = ("layer", "type", "output", "params", "MACs", "MACs %", "memory", "RF")
-RIGHT = {"params", "MACs", "memory", "RF"}
+NAME_MIN = 14  # a long layer name folds onto more lines rather than shrink below this
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    right: bool
+    cell: Callable[[LayerStats, Report], str]
+    total: Callable[[Report], str]
 
 
 def bar(part: int, whole: int) -> str:
@@ -30,49 +48,121 @@ def bar(part: int, whole: int) -> str:
     return ("█" * full + ("▏▎▍▌▋▊▉"[rest - 1] if rest else "")) or "▏"
 
 
-def cells(report: Report, rows: Sequence[LayerStats], bars: bool) -> tuple[list[str], list[list[str]], list[str]]:
-    """Headers, one list of cell texts per row, and the footer (totals)."""
-    t = report.totals
-    headers = [h for h in HEADERS if bars or h != "MACs %"]
-    body = []
-    for s in rows:
-        row = [
-            s.name, s.type, shape_text(s.output_shape), human(s.params) + (" ❄" if s.frozen and s.params else ""),
-            human(s.macs) if s.macs else "—",
-        ]
-        row += [bar(s.macs, t.macs)] if bars else []
-        body.append([*row, human_bytes(s.activation_bytes), rf_text(s)])
-    foot = ["total", "", shape_text(report.layers[-1].output_shape), human(t.params), human(t.macs)]
-    foot += [""] if bars else []
-    return headers, body, [*foot, human_bytes(t.activation_bytes), ""]
+def _params(s: LayerStats, r: Report) -> str:
+    return human(s.params) + (" ❄" if s.frozen and s.params else "")
 
 
-def layer_table(report: Report, width: int = 200, depth: int | None = None) -> Table:
-    rows = report.layers if depth is None else report.grouped(depth)
-    headers, body, foot = cells(report, rows, bars=width >= 120)
+COLUMNS: dict[str, Column] = {c.key: c for c in (
+    Column("name", "layer", False, lambda s, r: term_text(s.name), lambda r: "total"),
+    Column("type", "type", False, lambda s, r: term_text(s.type), lambda r: ""),
+    Column("shape", "output", False, lambda s, r: shape_text(s.output_shape),
+           lambda r: shape_text(r.layers[-1].output_shape) if r.layers else ""),
+    Column("params", "params", True, _params, lambda r: human(r.totals.params)),
+    Column("macs", "MACs", True, lambda s, r: human(s.macs) if s.macs else "—", lambda r: human(r.totals.macs)),
+    Column("share", "MACs %", False, lambda s, r: bar(s.macs, r.totals.macs), lambda r: ""),
+    Column("memory", "memory", True, lambda s, r: human_bytes(s.activation_bytes),
+           lambda r: human_bytes(r.totals.activation_bytes)),
+    Column("rf", "RF", True, lambda s, r: rf_text(s), lambda r: ""),
+)}
+DEFAULT = tuple(COLUMNS)
+# Left out first when the terminal is too narrow (the layer name never is).
+DROP_ORDER = ("rf", "type", "share", "memory", "macs", "params", "shape")
+ALIASES = {"layer": "name", "output": "shape", "bar": "share", "macs%": "share", "activations": "memory"}
+SORTS: dict[str, Callable[[LayerStats], int]] = {
+    "macs": lambda s: s.macs, "params": lambda s: s.params, "memory": lambda s: s.activation_bytes,
+}
+
+
+def parse_columns(text: str) -> tuple[str, ...]:
+    """``name,shape,params`` → column keys, in that order (the name always first). ValueError names
+    an unknown column and lists the known ones."""
+    keys: list[str] = ["name"]
+    for part in text.split(","):
+        k = ALIASES.get(part.strip().lower(), part.strip().lower())
+        if k not in COLUMNS:
+            raise ValueError(f"unknown column {part.strip()!r}; expected some of {', '.join(COLUMNS)}")
+        if k not in keys:
+            keys.append(k)
+    return tuple(keys)
+
+
+@dataclass(frozen=True)
+class Cells:
+    keys: tuple[str, ...]
+    body: list[list[str]]
+    foot: list[str]
+
+    def width(self, i: int) -> int:
+        return max(cell_len(r[i]) for r in (self.foot, [COLUMNS[k].header for k in self.keys], *self.body))
+
+
+def cells(report: Report, rows: Sequence[LayerStats], keys: Sequence[str]) -> Cells:
+    cols = [COLUMNS[k] for k in keys]
+    body = [[c.cell(s, report) for c in cols] for s in rows]
+    return Cells(tuple(keys), body, [c.total(report) for c in cols])
+
+
+def table_width(widths: Sequence[int]) -> int:
+    """Width of a SIMPLE_HEAD rich table: one space of padding each side of a cell, and one edge or
+    divider character between and around the columns."""
+    return sum(widths) + 3 * len(widths) + 1
+
+
+def fit(c: Cells, width: int | None) -> tuple[tuple[str, ...], int | None]:
+    """The columns that fit ``width`` (dropping by DROP_ORDER), and the name column's width (None:
+    its natural width)."""
+    keys = list(c.keys)
+    natural = {k: c.width(i) for i, k in enumerate(c.keys)}
+    if width is None:
+        return tuple(keys), None
+    for drop in (None, *DROP_ORDER):
+        if drop in keys:
+            keys.remove(drop)
+        need = table_width([natural[k] for k in keys])
+        if need <= width:
+            return tuple(keys), None
+        room = width - (need - natural["name"])
+        if room >= min(natural["name"], NAME_MIN):
+            return tuple(keys), room
+    return tuple(keys), max(4, width - (table_width([natural[k] for k in keys]) - natural["name"]))
+
+
+def _select(c: Cells, keys: Sequence[str]) -> Cells:
+    idx = [c.keys.index(k) for k in keys]
+    return Cells(tuple(keys), [[r[i] for i in idx] for r in c.body], [c.foot[i] for i in idx])
+
+
+def layer_table(c: Cells, name_width: int | None = None) -> Table:
     table = Table(box=box.SIMPLE_HEAD, show_footer=True, header_style="bold", footer_style="bold")
-    longest = max((len(s.name) for s in rows), default=5)
-    for i, (h, f) in enumerate(zip(headers, foot, strict=True)):
-        if i == 0:
-            table.add_column(h, footer=f, overflow="fold", min_width=min(longest, 24))
+    for i, k in enumerate(c.keys):
+        col = COLUMNS[k]
+        if k == "name":
+            table.add_column(col.header, footer=c.foot[i], overflow="fold", width=name_width,
+                             min_width=name_width)
         else:
-            table.add_column(h, footer=f, no_wrap=True, justify="right" if h in RIGHT else "left",
-                             min_width=BAR if h == "MACs %" else None)
-    for row in body:
-        table.add_row(*row[:5], *(Text(c, style="cyan") if h == "MACs %" else c for h, c in zip(headers[5:], row[5:], strict=True)))
+            table.add_column(col.header, footer=c.foot[i], no_wrap=True, justify="right" if col.right else "left",
+                             min_width=c.width(i))
+    for row in c.body:
+        table.add_row(*(
+            rich_text(v) if k in ("name", "type") else Text(v, style="cyan") if k == "share" else Text(v)
+            for k, v in zip(c.keys, row, strict=True)
+        ))
     return table
 
 
-def plain_table(report: Report, rows: Sequence[LayerStats]) -> str:
+def plain_table(c: Cells) -> str:
     """The same table as aligned plain text (for very long nets)."""
-    headers, body, foot = cells(report, rows, bars=True)
-    widths = [max(len(r[i]) for r in (headers, foot, *body)) for i in range(len(headers))]
+    headers = [COLUMNS[k].header for k in c.keys]
+    widths = [c.width(i) for i in range(len(c.keys))]
 
     def line(r: Sequence[str]) -> str:
-        return "  " + "  ".join(c.rjust(w) if h in RIGHT else c.ljust(w) for h, c, w in zip(headers, r, widths, strict=True))
+        return "  " + "  ".join(
+            v.rjust(w) if COLUMNS[k].right else v + " " * (w - cell_len(v))
+            for k, v, w in zip(c.keys, r, widths, strict=True)
+        ).rstrip()
 
     rule = "  " + "─" * (sum(widths) + 2 * (len(widths) - 1))
-    return "\n".join([line(headers), rule, *map(line, body), rule, line(foot)])
+    return "\n".join([line(headers), rule, *map(line, c.body), rule, line(c.foot)])
 
 
 def summary(report: Report) -> Table:
@@ -97,17 +187,52 @@ def summary(report: Report) -> Table:
     return grid
 
 
-def render(report: Report, console: Console | None = None, depth: int | None = None) -> None:
-    if console is None:
-        console = Console()
-        if not console.is_terminal:  # piped or redirected: never wrap rows
-            console = Console(width=200)
-    title = f"[bold]{report.name}[/bold]  input {shape_text(report.input_shape)}  ({report.dtype})"
-    console.print(title)
-    rows = report.layers if depth is None else report.grouped(depth)
+def hidden_note(hidden: Sequence[str], width: int) -> str:
+    names = ", ".join(COLUMNS[k].header for k in hidden)
+    return (f"hidden to fit {width} columns: {names}. Choose columns with --columns (e.g. --columns "
+            f"name,shape,{','.join(hidden)}); --format csv has every field.")
+
+
+def terminal_width(console: Console) -> int | None:
+    """The width to fit: the terminal's, else COLUMNS, else None (every column at its natural width)."""
+    if console.is_terminal:
+        return console.width
+    cols = os.environ.get("COLUMNS", "")
+    return int(cols) if cols.isdigit() and int(cols) > 0 else None
+
+
+def rows_of(report: Report, depth: int | None, sort: str | None) -> list[LayerStats]:
+    rows = list(report.layers if depth is None else report.grouped(depth))
+    if sort:
+        rows.sort(key=SORTS[sort], reverse=True)  # stable: equal costs keep the network's order
+    return rows
+
+
+def render(report: Report, console: Console | None = None, depth: int | None = None,
+           columns: Sequence[str] | None = None, sort: str | None = None) -> None:
+    """Print the title, the layer table and the summary. ``columns``: keys of :data:`COLUMNS`
+    (shown even if they do not fit); default: every column that fits."""
+    console = console or Console(highlight=False)
+    width = terminal_width(console)
+    rows = rows_of(report, depth, sort)
+    explicit = columns is not None
+    c = cells(report, rows, columns or DEFAULT)
+    keys, name_width = fit(c, None if explicit else width)
+    shown = _select(c, keys)
+    need = table_width([name_width or shown.width(0), *(shown.width(i) for i in range(1, len(keys)))])
+    out = console if width is not None and need <= width else Console(
+        width=max(need, width or 0), file=console.file, highlight=False, force_terminal=console.is_terminal,
+        color_system=console.color_system, no_color=console.no_color)  # type: ignore[arg-type]
+    title = Text.assemble(rich_text(report.name, "bold"), f"  input {shape_text(report.input_shape)}  ({report.dtype})")
+    if sort:
+        title.append(f"  sorted by {sort}", style="dim")
+    out.print(title)
     if len(rows) > RICH_ROWS:
-        console.print(plain_table(report, rows), markup=False, highlight=False, soft_wrap=True)
-        console.print(f"[dim]{len(rows):,} rows; --depth 1 groups them by name, --format csv keeps every row[/dim]")
-        console.print(summary(report))
-        return
-    console.print(Group(layer_table(report, console.width, depth), summary(report)))
+        out.print(plain_table(shown), markup=False, highlight=False, soft_wrap=True)
+        out.print(f"[dim]{len(rows):,} rows; --depth 1 groups them by name, --format csv keeps every row[/dim]")
+    else:
+        out.print(layer_table(shown, name_width))
+    hidden = [k for k in c.keys if k not in keys]
+    if hidden and width is not None:
+        out.print(hidden_note(hidden, width), style="dim", markup=False)
+    out.print(summary(report))
