@@ -66,7 +66,8 @@ COLUMNS: dict[str, Column] = {c.key: c for c in (
 )}
 DEFAULT = tuple(COLUMNS)
 # Left out first when the terminal is too narrow (the layer name never is).
-DROP_ORDER = ("rf", "type", "share", "memory", "macs", "params", "shape")
+DROP_ORDER = ("rf", "type", "memory", "share", "macs", "params", "shape")
+CORE = {"name", "shape", "params", "macs"}  # the name folds before one of these is left out
 ALIASES = {"layer": "name", "output": "shape", "bar": "share", "macs%": "share", "activations": "memory"}
 SORTS: dict[str, Callable[[LayerStats], int]] = {
     "macs": lambda s: s.macs, "params": lambda s: s.params, "memory": lambda s: s.activation_bytes,
@@ -109,8 +110,12 @@ def table_width(widths: Sequence[int]) -> int:
 
 
 def fit(c: Cells, width: int | None) -> tuple[tuple[str, ...], int | None]:
-    """The columns that fit ``width`` (dropping by DROP_ORDER), and the name column's width (None:
-    its natural width)."""
+    """The columns that fit ``width`` and the name column's width (None: its natural width).
+
+    Columns are left out in DROP_ORDER until the rest fit at their natural widths; only once no
+    column but the CORE ones is left does the name column fold (down to NAME_MIN) rather than lose
+    another column: a table of one line per layer reads better than one with every column.
+    """
     keys = list(c.keys)
     natural = {k: c.width(i) for i, k in enumerate(c.keys)}
     if width is None:
@@ -122,7 +127,7 @@ def fit(c: Cells, width: int | None) -> tuple[tuple[str, ...], int | None]:
         if need <= width:
             return tuple(keys), None
         room = width - (need - natural["name"])
-        if room >= min(natural["name"], NAME_MIN):
+        if set(keys) <= CORE and room >= min(natural["name"], NAME_MIN):
             return tuple(keys), room
     return tuple(keys), max(4, width - (table_width([natural[k] for k in keys]) - natural["name"]))
 
