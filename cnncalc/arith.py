@@ -6,6 +6,7 @@ torch and explained step by step. Nothing here knows about specs, layers or erro
 
 from __future__ import annotations
 
+from fractions import Fraction
 from math import gcd, prod
 
 
@@ -85,12 +86,89 @@ def linear_macs(rows: int, in_features: int, out_features: int) -> int:
 
 
 
+# ---- the arithmetic written out, as the lecture writes it (text for explain and the calculators) ----
+
+
+def number_text(q: Fraction | int) -> str:
+    """An exact number as a reader writes it: ``5``, ``32.5``, ``7/3 ≈ 2.333`` (decimals only when exact)."""
+    q = Fraction(q)
+    if q.denominator == 1:
+        return str(q.numerator)
+    den = q.denominator
+    for p in (2, 5):
+        while den % p == 0:
+            den //= p
+    if den == 1 and q.denominator <= 10**6:
+        return f"{float(q):.6f}".rstrip("0")
+    return f"{q.numerator}/{q.denominator} ≈ {float(q):.3f}"
+
+
 def explain_conv_len(n: int, k: int, s: int, p_left: int, p_right: int, d: int = 1) -> str:
-    """The output-size arithmetic written out, e.g. ``floor((64 + 1 + 1 − 1·(3−1) − 1)/2) + 1 = 32``."""
+    """The output-size arithmetic substituted, without the rounding step.
+
+    Undilated, as the lecture writes it: ``(64 + 2·1 − 3)/2 + 1 = 63/2 + 1 = 32.5``. Dilated, in
+    PyTorch's form: ``(64 + 2·2 − 2·(3−1) − 1)/2 + 1 = 63/2 + 1 = 32.5``.
+    """
     num = window_numerator(n, k, p_left, p_right, d)
     pad = f"2·{p_left}" if p_left == p_right else f"{p_left} + {p_right}"
-    dil = f"{d}·({k}−1)" if d != 1 else f"({k}−1)"
-    exact = f"{num}/{s} + 1"
-    value = num / s + 1
-    shown = f"{value:g}" if num % s else str(num // s + 1)
-    return f"({n} + {pad} − {dil} − 1)/{s} + 1 = {exact} = {shown}"
+    window = f"{k}" if d == 1 else f"{d}·({k}−1) − 1"
+    value = Fraction(num, s) + 1
+    return f"({n} + {pad} − {window})/{s} + 1 = {num}/{s} + 1 = {number_text(value)}"
+
+
+def explain_out_len(
+    n: int, k: int, s: int, p_left: int, p_right: int, d: int = 1, ceil_mode: bool = False, out: int | None = None
+) -> str:
+    """:func:`explain_conv_len` with the answer: ``… = 32.5 → ⌊32.5⌋ = 32`` ("fractions are illegal").
+
+    ``out`` is the size the layer really gives; with ``ceil_mode`` ATen drops a last window that
+    would start in the right padding, which is said when it happens.
+    """
+    text = explain_conv_len(n, k, s, p_left, p_right, d)
+    num = window_numerator(n, k, p_left, p_right, d)
+    if num % s == 0:
+        return text
+    value = Fraction(num, s) + 1
+    shown = number_text(value).split(" ≈ ")[0]
+    if not ceil_mode:
+        return f"{text} → ⌊{shown}⌋ = {num // s + 1}"
+    up = -(-num // s) + 1
+    text = f"{text} → ⌈{shown}⌉ = {up}"
+    if out is not None and out != up:
+        text += f", less the last window, which would start in the padding: {out}"
+    return text
+
+
+def _product(values: tuple[int, ...] | list[int]) -> str:
+    return "·".join(map(str, values))
+
+
+def explain_conv_params(kernel: tuple[int, ...], c_in: int, groups: int, c_out: int, bias: bool) -> str:
+    """Parameters as the lecture counts them: ``(F·F·C_in + 1)·K = (3·3·3 + 1)·64 = 1,792``."""
+    per_in = "C_in" if groups == 1 else "C_in/G"
+    c = str(c_in) if groups == 1 else f"{c_in}/{groups}"
+    f_sym = "·".join("F" for _ in kernel)
+    weights = prod(kernel) * (c_in // groups)
+    total = c_out * (weights + (1 if bias else 0))
+    if bias:
+        text = f"({f_sym}·{per_in} + 1)·K = ({_product(kernel)}·{c} + 1)·{c_out} = {total:,}"
+    else:
+        text = f"({f_sym}·{per_in})·K = ({_product(kernel)}·{c})·{c_out} = {total:,}"
+    each = "×".join(map(str, kernel)) + f"×{c_in // groups}"
+    filters = f"{c_out} filter" + ("" if c_out == 1 else "s")
+    extra = " and a bias" if bias else ""
+    return f"{text}  ({filters} of {each} weights{extra}{' each' if c_out != 1 else ''})"
+
+
+_OUT_AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
+def explain_conv_macs(out_shape: tuple[int, ...], kernel: tuple[int, ...], c_in: int, groups: int) -> str:
+    """Multiplications: ``K·H_out·W_out · F·F·C_in = 64·32·32 · 3·3·3 = 1,769,472`` (one MAC each)."""
+    axes = _OUT_AXES.get(len(out_shape) - 1, ())
+    out_sym = "·".join(["K", *(f"{a}_out" for a in axes)])
+    per_in = "C_in" if groups == 1 else "C_in/G"
+    c = str(c_in) if groups == 1 else f"{c_in}/{groups}"
+    f_sym = "·".join("F" for _ in kernel)
+    total = prod(out_shape) * prod(kernel) * (c_in // groups)
+    return f"{out_sym} · {f_sym}·{per_in} = {_product(out_shape)} · {_product(kernel)}·{c} = {total:,}"

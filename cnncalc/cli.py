@@ -31,6 +31,8 @@ LAZY_COMMANDS: dict[str, str] = {
     "chain": "calc:chain",
     "bench": "bench:bench",
     "compare": "compare:compare",
+    "apply": "apply:apply_cmd",
+    "check": "check:check",
 }
 
 

@@ -160,7 +160,7 @@ def test_floor_warning_and_strict():
         ok = runner.invoke(cli, ["summarize", "s.yaml", "-f", "json"])
         assert ok.exit_code == 0
         assert "warning: s.yaml:3:6: layer 'c'" in ok.stderr
-        assert "4/3 + 1" in ok.stderr and "2.33333" in ok.stderr
+        assert "4/3 + 1" in ok.stderr and "7/3 ≈ 2.333" in ok.stderr
         strict = runner.invoke(cli, ["summarize", "s.yaml", "--strict"])
         assert strict.exit_code == 2
         assert "--strict" in strict.stderr
