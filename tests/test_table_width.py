@@ -95,7 +95,7 @@ def test_fits_and_keeps_names_and_numbers(spec: str, width: int) -> None:
 
 def test_narrow_terminal_says_what_is_hidden() -> None:
     text = rendered("googlenet", 80)
-    assert "hidden to fit 80 columns: type, RF." in text
+    assert "hidden to fit 80 columns: type, memory, RF." in text
     assert "--columns" in text and "--format csv" in text
     assert "hidden" not in rendered("googlenet", 200)
 
