@@ -7,6 +7,7 @@ without torch; the others run either way."""
 from __future__ import annotations
 
 import ast
+import importlib
 import importlib.util
 import inspect
 import subprocess
@@ -20,8 +21,9 @@ from click.testing import CliRunner
 from cnncalc import analyze, parse_spec
 from cnncalc.cli import cli
 from cnncalc.layers import RULES
-from cnncalc.torch.calls import MODULE_ATTRS, REQUIRED, TORCH_DEFAULTS, module_call
+from cnncalc.layers.base import REQUIRED
 from cnncalc.torch.export import class_name, to_pytorch_source
+from cnncalc.torch.names import MODULE_ATTRS
 
 try:
     import torch
@@ -126,6 +128,7 @@ def test_export_to_stdout_and_errors(tmp_path: Path):
 
 
 @needs_torch
+@pytest.mark.onnx
 def test_export_onnx(tmp_path: Path):
     onnx = pytest.importorskip("onnx")
     out = tmp_path / "lenet5.onnx"
@@ -249,7 +252,7 @@ def test_export_without_torch_still_refuses_onnx(tmp_path: Path):
     assert not (tmp_path / "m.onnx").exists()
 
 
-# ---- the writer's facts about torch, against torch --------------------------------------------------
+# ---- the writer's facts about torch (on each rule), against torch ----------------------------------
 SAMPLE_ARGS = {
     "conv": {"out": 4, "kernel": 3},
     "maxpool": {"kernel": 2},
@@ -258,40 +261,67 @@ SAMPLE_ARGS = {
     "adaptivemaxpool": {"out": 1},
     "linear": {"out": 4},
 }
+# every class a rule names, with its rule (merges have no nn class: checked through their function)
+CLASSES = {c: r for r in RULES.values() for c in r.torch.classes()}
 
 
 @pytest.mark.parametrize("shape", [[3, 8], [3, 8, 8], [3, 4, 4, 4]], ids=lambda s: f"{len(s) - 1}d")
 @pytest.mark.parametrize("layer_type", sorted(RULES))
 def test_every_argument_written_has_a_default_row(layer_type: str, shape: list[int]):
-    """Every keyword a layer's call gives is in its class's row, in the row's (torch's) order."""
+    """Every keyword a layer's call gives is in its rule's torch row, in the row's (torch's) order;
+    for a merge, every keyword is an argument its function takes by name."""
+    rule = RULES[layer_type]
     item = {layer_type: SAMPLE_ARGS.get(layer_type)}
-    if layer_type in ("add", "mul", "concat"):
-        item["from"] = ["input", "input"]
+    n = max(rule.min_inputs, 2 if rule.max_inputs is None else 1)
+    item["from"] = ["input"] * n
     layer = parse_spec({"input": shape, "layers": [item]}).layers[0]
-    name, kwargs = module_call(layer.type, layer.args, [tuple(shape)])
-    if name in ("Add", "Mul", "Concat"):
-        return  # written as expressions, not constructors
-    row = list(TORCH_DEFAULTS[name])
-    assert [a for a in row if a in kwargs] == list(kwargs)
+    name, kwargs = rule.to_torch(layer.args, [tuple(shape)] * n)
+    fn = rule.torch.function
+    if fn is None:
+        row = list(rule.torch.defaults())
+        assert name in rule.torch.classes()
+        assert [a for a in row if a in kwargs] == list(kwargs)
+    else:
+        assert list(kwargs) == list(fn.kwargs)
+        if torch is not None:
+            module, _, attr = fn.name.rpartition(".")
+            f = getattr(importlib.import_module(module), attr)
+            xs = [torch.zeros(2, *shape)] * n
+            out = f(*xs[:2], **kwargs) if fn.fold else f(xs, **kwargs)
+            assert tuple(out.shape[1:]) == analyze({"input": shape, "layers": [item]}).layers[0].output_shape[1:]
 
 
 @needs_torch
-@pytest.mark.parametrize("name", sorted(TORCH_DEFAULTS))
+@pytest.mark.parametrize("name", sorted(CLASSES))
 def test_torch_defaults_are_torchs(name: str):
+    """Each rule's torch row (fixed parameters included) is torch's constructor, in its order.
+    A fixed parameter may be missing from one rank's class (AvgPool1d has no divisor_override)."""
     params = inspect.signature(getattr(torch.nn, name)).parameters
-    row = TORCH_DEFAULTS[name]
-    assert [p for p in params if p in row] == list(row)  # torch's order
-    required = [a for a, d in row.items() if d is REQUIRED]
+    full = {p.name: p.default for p in CLASSES[name].torch.params if p.fixed is None or p.name in params}
+    assert [p for p in params if p in full] == list(full)  # torch's order
+    required = [a for a, d in full.items() if d is REQUIRED]
     assert list(params)[: len(required)] == required  # written by position, first
     needed = {
         p.name for p in params.values()
         if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     }
     assert needed == set(required)
-    for arg, default in row.items():
+    for arg, default in full.items():
         if default is not REQUIRED:
             torch_default = params[arg].default
             assert default == torch_default and type(default) is type(torch_default), arg
+
+
+@needs_torch
+@pytest.mark.parametrize("layer_type", sorted(RULES))
+def test_import_names_are_torchs(layer_type: str):
+    """The functions and methods a rule claims exist in torch (a typo would never import)."""
+    t = RULES[layer_type].torch
+    for path in t.functions:
+        module, _, attr = path.rpartition(".")
+        assert callable(getattr(importlib.import_module(module), attr)), path
+    for method in t.methods:
+        assert callable(getattr(torch.Tensor, method)), method
 
 
 @needs_torch

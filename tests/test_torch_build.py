@@ -18,7 +18,7 @@ from cnncalc.layers import RULES  # noqa: E402
 from cnncalc.layers.base import Inferred  # noqa: E402
 from cnncalc.layers.dense import Linear  # noqa: E402
 from cnncalc.torch.build import build  # noqa: E402
-from cnncalc.torch.calls import CALLS, python_names  # noqa: E402
+from cnncalc.torch.names import python_names  # noqa: E402
 from cnncalc.torch.verify import Refused, verify  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,8 +38,12 @@ TINY = {
 }
 
 
-def test_every_rule_has_a_torch_class():
-    assert set(CALLS) == set(RULES)
+@pytest.mark.parametrize("layer_type", sorted(RULES))
+def test_every_rule_has_a_torch_class(layer_type: str):
+    """Each rule names torch classes that exist, or a function torch has (the merges)."""
+    t = RULES[layer_type].torch
+    assert t.classes() or t.function is not None
+    assert all(isinstance(getattr(torch.nn, c), type) for c in t.classes())
 
 
 # torchvision's published parameters and multiply-accumulates ("GFLOPS") at batch 1
@@ -99,7 +103,11 @@ def test_verify_refuses_a_net_too_big_for_memory():
 
 def test_verify_reports_a_layer_torch_refuses(monkeypatch: pytest.MonkeyPatch):
     """A layer the analysis accepts but torch refuses is a failed check that names the layer."""
-    monkeypatch.setitem(CALLS, "relu", lambda a, ins: ("Softmax", {"dim": 9}))
+    class BadRelu(type(RULES["relu"])):  # type: ignore[misc]
+        def to_torch(self, args, ins):
+            return "Softmax", {"dim": 9}
+
+    monkeypatch.setitem(RULES, "relu", BadRelu())
     v = verify(TINY, 1)
     assert not v.ok and v.measured is None and v.rows == ()
     assert "stem.relu" in v.error and "IndexError" in v.error

@@ -1,4 +1,8 @@
-"""The table of layer rules: one rule per layer type, registered here by its spec name."""
+"""The table of layer rules: one rule per layer type, registered here by its spec name.
+
+Each rule also carries its torch side (:class:`~.base.Torch`, torch-free data). The maps below are
+derived from it for the importer: torch class name, function path or tensor method → rule.
+"""
 
 from __future__ import annotations
 
@@ -19,3 +23,18 @@ RULES: dict[str, Rule] = {r.type: r() for r in RULE_CLASSES}
 
 def get_rule(layer_type: str) -> Rule:
     return RULES[layer_type]
+
+
+def torch_classes() -> dict[str, Rule]:
+    """``torch.nn`` class name (``Conv2d``) → its rule."""
+    return {c: r for r in RULES.values() for c in r.torch.classes()}
+
+
+def torch_functions() -> dict[str, Rule]:
+    """Dotted path of a function (``torch.nn.functional.relu``, ``operator.add``) → its rule."""
+    return {f: r for r in RULES.values() for f in r.torch.functions}
+
+
+def torch_methods() -> dict[str, Rule]:
+    """Tensor method name (``relu_``) → its rule."""
+    return {m: r for r in RULES.values() for m in r.torch.methods}

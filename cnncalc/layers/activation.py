@@ -5,11 +5,24 @@ flops: one per output element (softmax: three, for exp, sum and divide), see doc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from math import prod
-from typing import cast
+from typing import Any, cast
 
-from .base import IDENTITY, NONE, Arg, Args, Inferred, Rule, Shape, ShapeError
+from .base import (
+    IDENTITY,
+    NONE,
+    Arg,
+    Args,
+    Inferred,
+    NotExpressible,
+    Rule,
+    Shape,
+    ShapeError,
+    Torch,
+    TorchParam,
+)
+from .base import ArgKind as K
 
 
 class Elementwise(Rule):
@@ -25,32 +38,66 @@ class Elementwise(Rule):
         return [f"element-wise: shape unchanged {list(ins[0])}; no parameters; no MACs"]
 
 
+F = "torch.nn.functional."
+
+
 def _activation(
-    name: str, torch_name: str, doc: str, args: tuple[Arg, ...] = (), flops: int = 1
+    name: str, torch: Torch, doc: str, args: tuple[Arg, ...] = (), flops: int = 1
 ) -> type[Elementwise]:
-    attrs = {"type": name, "torch_name": torch_name, "doc": doc, "args": args, "flops_per_element": flops}
+    attrs = {"type": name, "torch": torch, "doc": doc, "args": args, "flops_per_element": flops}
     return cast(type[Elementwise], type(name.capitalize(), (Elementwise,), attrs))  # type() is typed as `type`
 
 
 # torch's `inplace` flag is accepted where torch has it (specs converted from models carry it);
 # it changes no count, and the memory model does not use it (docs/conventions.md).
-INPLACE = Arg("inplace", "bool", False, "as torch's inplace flag (no effect on any count)")
+INPLACE = Arg("inplace", K.BOOL, False, "as torch's inplace flag (no effect on any count)")
+TORCH_INPLACE = TorchParam("inplace", False)
+
+
+def _fns(*names: str) -> tuple[str, ...]:
+    """``relu`` → F.relu and F.relu_, where torch has them (the importer skips names torch lacks)."""
+    return tuple(f"{F}{n}" for n in names)
+
 
 ACTIVATIONS = [
-    _activation("relu", "ReLU", "max(0, x)", (INPLACE,)),
-    _activation("relu6", "ReLU6", "min(max(0, x), 6)", (INPLACE,)),
     _activation(
-        "leakyrelu", "LeakyReLU", "x if x > 0 else slope·x",
-        (Arg("negative_slope", "number", 0.01, "slope for x < 0"), INPLACE),
+        "relu",
+        Torch("ReLU", (TORCH_INPLACE,), (*_fns("relu", "relu_"), "torch.relu", "torch.relu_"), ("relu", "relu_")),
+        "max(0, x)",
+        (INPLACE,),
     ),
-    _activation("sigmoid", "Sigmoid", "1 / (1 + e^−x)"),
-    _activation("tanh", "Tanh", "hyperbolic tangent"),
-    _activation("gelu", "GELU", "x·Φ(x)"),
-    _activation("silu", "SiLU", "x·sigmoid(x) (swish)", (INPLACE,)),
-    _activation("hardswish", "Hardswish", "x·relu6(x + 3)/6", (INPLACE,)),
-    _activation("hardsigmoid", "Hardsigmoid", "relu6(x + 3)/6", (INPLACE,)),
-    _activation("elu", "ELU", "x if x > 0 else α(e^x − 1)", (Arg("alpha", "number", 1.0, "α"), INPLACE)),
-    _activation("identity", "Identity", "passes its input through"),
+    _activation("relu6", Torch("ReLU6", (TORCH_INPLACE,), _fns("relu6")), "min(max(0, x), 6)", (INPLACE,)),
+    _activation(
+        "leakyrelu",
+        Torch("LeakyReLU", (TorchParam("negative_slope", 0.01), TORCH_INPLACE), _fns("leaky_relu", "leaky_relu_")),
+        "x if x > 0 else slope·x",
+        (Arg("negative_slope", K.NUMBER, 0.01, "slope for x < 0"), INPLACE),
+    ),
+    _activation(
+        "sigmoid",
+        Torch("Sigmoid", (), (*_fns("sigmoid"), "torch.sigmoid", "torch.sigmoid_"), ("sigmoid", "sigmoid_")),
+        "1 / (1 + e^−x)",
+    ),
+    _activation(
+        "tanh", Torch("Tanh", (), (*_fns("tanh"), "torch.tanh", "torch.tanh_"), ("tanh", "tanh_")), "hyperbolic tangent"
+    ),
+    _activation(
+        "gelu",
+        Torch("GELU", (TorchParam("approximate", "none", fixed="cnncalc's gelu is the exact one"),), _fns("gelu")),
+        "x·Φ(x)",
+    ),
+    _activation("silu", Torch("SiLU", (TORCH_INPLACE,), _fns("silu")), "x·sigmoid(x) (swish)", (INPLACE,)),
+    _activation("hardswish", Torch("Hardswish", (TORCH_INPLACE,), _fns("hardswish")), "x·relu6(x + 3)/6", (INPLACE,)),
+    _activation(
+        "hardsigmoid", Torch("Hardsigmoid", (TORCH_INPLACE,), _fns("hardsigmoid")), "relu6(x + 3)/6", (INPLACE,)
+    ),
+    _activation(
+        "elu",
+        Torch("ELU", (TorchParam("alpha", 1.0), TORCH_INPLACE), _fns("elu", "elu_")),
+        "x if x > 0 else α(e^x − 1)",
+        (Arg("alpha", K.NUMBER, 1.0, "α"), INPLACE),
+    ),
+    _activation("identity", Torch("Identity"), "passes its input through"),
 ]
 
 
@@ -58,10 +105,22 @@ class Softmax(Elementwise):
     """exp(x) / Σ exp(x) along one axis: each output depends on that whole axis."""
 
     type = "softmax"
-    torch_name = "Softmax"
     doc = "exp(x) / Σ exp(x) along dim (batch is dim 0)"
-    args = (Arg("dim", "int", 1, "axis to normalise (batch is 0; default: channels)"),)
+    args = (Arg("dim", K.INT, 1, "axis to normalise (batch is 0; default: channels)"),)
     flops_per_element = 3
+    torch = Torch(
+        "Softmax",
+        (TorchParam("dim", None),),
+        (f"{F}softmax", "torch.softmax"),
+        ("softmax",),
+    )
+
+    def from_torch(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        if values.get("dim", 1) is None:
+            raise NotExpressible("softmax without dim (torch guesses the axis); give dim explicitly")
+        if values.get("dtype") is not None:
+            raise NotExpressible(f"dtype={values['dtype']!r} (cnncalc's softmax keeps the input's dtype)")
+        return super().from_torch(values)
 
     def infer(self, a: Args, ins: Sequence[Shape]) -> Inferred:
         x = ins[0]
@@ -75,7 +134,7 @@ class Softmax(Elementwise):
 
 class Dropout(Elementwise):
     type = "dropout"
-    torch_name = "Dropout"
     doc = "Zeroes elements with probability p in training; the identity at inference (0 flops)."
-    args = (Arg("p", "prob", 0.5, "drop probability"), INPLACE)
+    args = (Arg("p", K.PROB, 0.5, "drop probability"), INPLACE)
+    torch = Torch("Dropout", (TorchParam("p", 0.5), TORCH_INPLACE), (f"{F}dropout",))
     flops_per_element = 0

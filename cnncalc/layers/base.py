@@ -8,8 +8,10 @@ raise :class:`ShapeError` for anything the shapes make impossible. They never se
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
@@ -29,27 +31,52 @@ class ShapeError(ValueError):
         self.arg = arg
 
 
+class ArgKind(str, Enum):
+    """What an argument's value may be (each kind's words are in :func:`expectation`)."""
+
+    POS = "pos"  # a positive integer
+    NONNEG = "nonneg"  # a non-negative integer
+    POS_AXES = "pos_axes"  # a positive integer, or a list of them (one per spatial axis)
+    NONNEG_AXES = "nonneg_axes"  # the same, non-negative
+    PADDING = "padding"  # nonneg_axes, or 'same' or 'valid'
+    OUT_AXES = "out_axes"  # a positive integer or a list of positive integers or nulls (adaptive pools)
+    BOOL = "bool"  # true or false
+    PROB = "prob"  # a number in [0, 1]
+    NUMBER = "number"  # any finite number
+    INT = "int"  # any integer (negative allowed: dimensions counted from the end)
+    INT_LIST = "int_list"  # a list of integers (dims, shapes)
+    NONNEG_LIST = "nonneg_list"  # a non-negative integer, or a list of them (pad's per-side list)
+    POS_NUMBER_AXES = "pos_number_axes"  # a positive number, or a list of them (one per spatial axis)
+    CHOICE = "choice"  # one of the argument's ``choices`` (strings)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+AXES_KINDS = frozenset(
+    {ArgKind.POS_AXES, ArgKind.NONNEG_AXES, ArgKind.PADDING, ArgKind.OUT_AXES, ArgKind.POS_NUMBER_AXES}
+)
+MAX_LIST = 16  # the longest list an int_list or nonneg_list argument takes
+
+
 @dataclass(frozen=True)
 class Arg:
-    """One argument of a layer type.
+    """One argument of a layer type: its spec name, :class:`ArgKind`, default and description.
 
-    ``kind`` is one of:
-      ``pos``      a positive integer;
-      ``nonneg``   a non-negative integer;
-      ``pos_axes`` a positive integer, or a list of them (one per spatial axis);
-      ``nonneg_axes`` the same, non-negative;
-      ``padding``  ``nonneg_axes``, or ``same`` or ``valid``;
-      ``out_axes`` a positive integer or a list of positive integers or nulls (adaptive pools);
-      ``bool``     true or false;
-      ``prob``     a number in [0, 1];
-      ``number``   any number;
-      ``int``      any integer (negative allowed: dimensions counted from the end).
+    ``kind`` may be given as its string (``"pos"``); it is stored as the :class:`ArgKind`.
+    ``choices`` are the allowed strings of a ``choice`` argument.
     """
 
     name: str
-    kind: str
+    kind: ArgKind | str
     default: Any = REQUIRED
     doc: str = ""
+    choices: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", ArgKind(self.kind))
+        if (self.kind is ArgKind.CHOICE) != bool(self.choices):
+            raise AssertionError(f"argument {self.name}: choices go with kind 'choice'")  # a rule-table bug
 
     @property
     def required(self) -> bool:
@@ -57,22 +84,29 @@ class Arg:
 
 
 _EXPECT = {
-    "pos": "a positive integer",
-    "nonneg": "a non-negative integer",
-    "pos_axes": "a positive integer or a list of positive integers (one per spatial axis)",
-    "nonneg_axes": "a non-negative integer or a list of them (one per spatial axis)",
-    "padding": "a non-negative integer, a list of them (one per spatial axis), 'same' or 'valid'",
-    "out_axes": "a positive integer or a list of positive integers or nulls (one per spatial axis)",
-    "bool": "true or false",
-    "prob": "a number between 0 and 1",
-    "number": "a number",
-    "int": "an integer",
+    ArgKind.POS: "a positive integer",
+    ArgKind.NONNEG: "a non-negative integer",
+    ArgKind.POS_AXES: "a positive integer or a list of positive integers (one per spatial axis)",
+    ArgKind.NONNEG_AXES: "a non-negative integer or a list of them (one per spatial axis)",
+    ArgKind.PADDING: "a non-negative integer, a list of them (one per spatial axis), 'same' or 'valid'",
+    ArgKind.OUT_AXES: "a positive integer or a list of positive integers or nulls (one per spatial axis)",
+    ArgKind.BOOL: "true or false",
+    ArgKind.PROB: "a number between 0 and 1",
+    ArgKind.NUMBER: "a finite number",
+    ArgKind.INT: "an integer",
+    ArgKind.INT_LIST: f"a list of 1 to {MAX_LIST} integers",
+    ArgKind.NONNEG_LIST: f"a non-negative integer or a list of 1 to {MAX_LIST} of them",
+    ArgKind.POS_NUMBER_AXES: "a positive number or a list of positive numbers (one per spatial axis)",
 }
 
 
-def expectation(kind: str) -> str:
-    """What a value of ``kind`` must look like, in words."""
-    return _EXPECT[kind]
+def expectation(kind: Arg | ArgKind | str) -> str:
+    """What a value of ``kind`` (or of an :class:`Arg`, which a ``choice`` needs) must look like."""
+    if isinstance(kind, Arg):
+        if kind.kind is ArgKind.CHOICE:
+            return "one of " + ", ".join(kind.choices)
+        kind = kind.kind
+    return _EXPECT[ArgKind(kind)]
 
 
 def _is_int(v: Any) -> bool:
@@ -85,40 +119,73 @@ def _check_int(v: Any, lo: int | None) -> int:
     return v
 
 
-def check_arg(kind: str, value: Any) -> Any:
-    """Validate ``value`` against ``kind`` and return it normalised (lists become tuples).
+def _check_axes(value: Any, check: Any, most: int = 3) -> Any:
+    if isinstance(value, (list, tuple)):
+        if not 1 <= len(value) <= most:
+            raise ValueError
+        return tuple(check(v) for v in value)
+    return check(value)
+
+
+def _check_positive(value: Any) -> Any:
+    if _check_number(value, ArgKind.NUMBER) <= 0:
+        raise ValueError
+    return value
+
+
+def _check_number(value: Any, kind: ArgKind) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError  # .nan and .inf mean nothing to torch, and cannot be written back out
+    if kind is ArgKind.PROB and not 0 <= value <= 1:
+        raise ValueError
+    return value
+
+
+_INT_FLOOR = {ArgKind.POS: 1, ArgKind.NONNEG: 0, ArgKind.INT: None}
+
+
+def check_arg(kind: Arg | ArgKind | str, value: Any) -> Any:
+    """Validate ``value`` against ``kind`` (or an :class:`Arg`, which a ``choice`` needs) and return
+    it normalised (lists become tuples).
 
     Raises ``ValueError`` when the value does not fit; the caller words the message with
     :func:`expectation` and the location.
     """
-    if kind in ("pos", "nonneg", "int"):
-        return _check_int(value, {"pos": 1, "nonneg": 0, "int": None}[kind])
-    if kind in ("pos_axes", "nonneg_axes", "padding"):
-        if kind == "padding" and value in ("same", "valid"):
+    if isinstance(kind, Arg):
+        if kind.kind is ArgKind.CHOICE:
+            if not isinstance(value, str) or value not in kind.choices:
+                raise ValueError
             return value
-        lo = 1 if kind == "pos_axes" else 0
+        kind = kind.kind
+    kind = ArgKind(kind)
+    if kind in _INT_FLOOR:
+        return _check_int(value, _INT_FLOOR[kind])
+    if kind is ArgKind.PADDING and value in ("same", "valid"):
+        return value
+    if kind in (ArgKind.POS_AXES, ArgKind.NONNEG_AXES, ArgKind.PADDING):
+        lo = 1 if kind is ArgKind.POS_AXES else 0
+        return _check_axes(value, lambda v: _check_int(v, lo))
+    if kind is ArgKind.OUT_AXES:
         if isinstance(value, (list, tuple)):
-            if not 1 <= len(value) <= 3:
-                raise ValueError
-            return tuple(_check_int(v, lo) for v in value)
-        return _check_int(value, lo)
-    if kind == "out_axes":
-        if isinstance(value, (list, tuple)):
-            if not 1 <= len(value) <= 3:
-                raise ValueError
-            return tuple(None if v is None else _check_int(v, 1) for v in value)
+            return _check_axes(value, lambda v: None if v is None else _check_int(v, 1))
         return _check_int(value, 1)
-    if kind == "bool":
+    if kind is ArgKind.INT_LIST:
+        if not isinstance(value, (list, tuple)):
+            raise ValueError
+        return _check_axes(value, lambda v: _check_int(v, None), MAX_LIST)
+    if kind is ArgKind.NONNEG_LIST:
+        return _check_axes(value, lambda v: _check_int(v, 0), MAX_LIST)
+    if kind is ArgKind.POS_NUMBER_AXES:
+        return _check_axes(value, _check_positive)
+    if kind is ArgKind.BOOL:
         if not isinstance(value, bool):
             raise ValueError
         return value
-    if kind in ("prob", "number"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError
-        if kind == "prob" and not 0 <= value <= 1:
-            raise ValueError
-        return value
-    raise AssertionError(f"unknown argument kind {kind}")  # a bug in a rule table, not user input
+    if kind is ArgKind.CHOICE:
+        raise AssertionError("check a choice argument with its Arg")  # a bug in the caller
+    return _check_number(value, kind)
 
 
 def per_axis(value: Any, nd: int, name: str) -> tuple[Any, ...]:
@@ -148,11 +215,19 @@ class Window:
     padding: tuple[int | Fraction, ...]
 
 
-# The receptive-field step of a layer is a Window, or one of these:
-IDENTITY = "identity"  # element-wise: the field passes through unchanged
-GLOBAL = "global"  # every output unit sees the whole input (flatten, linear, global pooling)
-MERGE = "merge"  # add / concat / mul: the union of the inputs' fields
-NONE = "none"  # no spatial meaning (irregular adaptive pooling): not reported
+class Step(str, Enum):
+    """A layer's receptive-field step when it is not a :class:`Window`."""
+
+    IDENTITY = "identity"  # element-wise: the field passes through unchanged
+    GLOBAL = "global"  # every output unit sees the whole input (flatten, linear, global pooling)
+    MERGE = "merge"  # add / concat / mul: the union of the inputs' fields
+    NONE = "none"  # no spatial meaning (irregular adaptive pooling): not reported
+
+    def __str__(self) -> str:
+        return self.value
+
+
+IDENTITY, GLOBAL, MERGE, NONE = Step.IDENTITY, Step.GLOBAL, Step.MERGE, Step.NONE
 
 
 @dataclass(frozen=True)
@@ -169,20 +244,137 @@ class Inferred:
     buffers: int = 0
     macs: int = 0
     flops: int = 0
-    rf: Window | str = IDENTITY
+    rf: Window | Step = IDENTITY
     warnings: tuple[str, ...] = field(default=())
     notes: tuple[str, ...] = field(default=())
 
 
+# ---- the torch side of a rule (pure data: no torch import) ------------------------------------------
+class FromShape(str, Enum):
+    """A torch constructor argument read from the input's per-sample shape, not from the spec."""
+
+    CHANNELS = "channels"  # x[0]: in_channels, num_features
+    FEATURES = "features"  # x[-1]: in_features (linear acts on the last axis)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class NotExpressible(ValueError):
+    """A torch module or call that this rule cannot express (the message says which value, why)."""
+
+
+@dataclass(frozen=True)
+class TorchParam:
+    """One parameter of torch's constructor, in torch's order, with torch's default.
+
+    Where its value comes from: a spec argument (``arg``, or the same name), the input's shape
+    (``shape``), or nowhere (``fixed``: cnncalc expresses only torch's default, and ``fixed`` says
+    why; an import refuses any other value; export and build never pass it).
+    """
+
+    name: str
+    default: Any = REQUIRED  # REQUIRED: torch has no default (written by position)
+    arg: str | None = None
+    shape: FromShape | None = None
+    fixed: str | None = None
+
+    @property
+    def spec_arg(self) -> str | None:
+        """The spec argument this parameter carries, or None (from the shape, or fixed)."""
+        if self.shape is not None or self.fixed is not None:
+            return None
+        return self.arg or self.name
+
+
+@dataclass(frozen=True)
+class TorchFunction:
+    """A layer torch has no ``nn`` class for, computed by a function of its inputs (the merges).
+
+    ``name`` is the function's dotted path (``torch.cat``). With ``fold`` it is applied pairwise
+    along the inputs (``torch.add(torch.add(a, b), c)``); otherwise it takes the list of inputs.
+    ``infix`` is the Python operator that writes the fold (``+``). ``kwargs`` are the spec arguments
+    passed by keyword, under the same names (concat's ``dim``).
+    """
+
+    name: str
+    fold: bool = False
+    infix: str = ""
+    kwargs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Torch:
+    """A rule's whole torch story, for build, export, verify, import and the docs.
+
+    ``cls`` is the ``torch.nn`` class, with ``{nd}`` for the spatial rank where torch has one class
+    per rank (``Conv{nd}d``; the rank is :meth:`Rule.torch_rank`); for a :class:`TorchFunction` layer
+    it names the small module that build makes (``Add``). ``params`` is torch's constructor,
+    in order. ``functions`` are the dotted paths of the functions that import as this rule
+    (``torch.nn.functional.relu``, ``torch.relu``, ``operator.add``), ``methods`` the tensor methods
+    (``relu``, ``relu_``).
+    """
+
+    cls: str
+    params: tuple[TorchParam, ...] = ()
+    functions: tuple[str, ...] = ()
+    methods: tuple[str, ...] = ()
+    function: TorchFunction | None = None
+
+    @property
+    def per_rank(self) -> bool:
+        return "{nd}" in self.cls
+
+    def classes(self) -> tuple[str, ...]:
+        """The ``torch.nn`` class names that import as this rule (none for a function layer)."""
+        if self.function is not None:
+            return ()
+        return tuple(self.cls.format(nd=nd) for nd in (1, 2, 3)) if self.per_rank else (self.cls,)
+
+    def defaults(self) -> dict[str, Any]:
+        """torch's constructor parameters that build and export may pass, in order, with defaults."""
+        return {p.name: p.default for p in self.params if p.fixed is None}
+
+
+TorchCall = tuple[str, dict[str, Any]]  # a torch.nn class name (or Torch.cls) and keyword arguments
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Equal, with booleans told apart from 0 and 1."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    return bool(a == b)
+
+
+def from_torch_value(value: Any, kind: ArgKind | str) -> Any:
+    """A torch value as a spec argument: per-axis tuples with all values equal → that value,
+    other tuples → lists; everything else unchanged."""
+    if ArgKind(kind) in AXES_KINDS and isinstance(value, (tuple, list)):
+        values = list(value)
+        if values and len(set(values)) == 1 and values[0] is not None:
+            return values[0]
+        return values
+    return value
+
+
+def bias_flag(value: Any) -> bool:
+    """torch's ``bias``: a bool to a constructor, a tensor or None on a module."""
+    return value if isinstance(value, bool) else value is not None
+
+
 class Rule:
-    """Base of the layer rules. Subclasses set the class attributes and implement :meth:`infer`."""
+    """Base of the layer rules. Subclasses set the class attributes and implement :meth:`infer`.
+
+    The torch side is the :class:`Torch` in ``torch``: :meth:`to_torch` and :meth:`from_torch`
+    derive from it, and a rule with odd cases overrides them in its own file.
+    """
 
     type: ClassVar[str]
     doc: ClassVar[str] = ""
     args: ClassVar[tuple[Arg, ...]] = ()
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 1
-    torch_name: ClassVar[str] = ""  # the torch.nn class this rule mirrors (for docs and export)
+    torch: ClassVar[Torch]
 
     def infer(self, args: Args, ins: Sequence[Shape]) -> Inferred:
         raise NotImplementedError
@@ -191,6 +383,50 @@ class Rule:
         """Lines of arithmetic behind :meth:`infer`'s numbers (default: shape and counts only)."""
         r = self.infer(args, ins)
         return [f"output shape {list(r.shape)}; params {r.params:,}; MACs {r.macs:,}"]
+
+    # ---- torch ----
+    def torch_rank(self, ins: Sequence[Shape]) -> int:
+        """The ``{nd}`` of the torch class: the input's spatial rank (1 to 3)."""
+        return spatial_rank(ins[0], self.type)
+
+    def to_torch(self, args: Args, ins: Sequence[Shape]) -> TorchCall:
+        """The torch class name and its keyword arguments (in torch's order) for one layer.
+
+        Raises :class:`ShapeError` where torch has no class for the input's rank.
+        """
+        t = self.torch
+        name = t.cls.format(nd=self.torch_rank(ins)) if t.per_rank else t.cls
+        kwargs: dict[str, Any] = {}
+        for p in t.params:
+            if p.shape is not None:
+                kwargs[p.name] = ins[0][0] if p.shape is FromShape.CHANNELS else ins[0][-1]
+            elif p.spec_arg is not None:
+                kwargs[p.name] = args[p.spec_arg]
+        if t.function is not None:
+            kwargs.update({k: args[k] for k in t.function.kwargs})
+        return name, kwargs
+
+    def from_torch(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """torch's values by torch's names (a module's attributes, or a call's bound arguments) →
+        this rule's spec arguments. Names torch has that the rule does not know are ignored.
+
+        Raises :class:`NotExpressible` for a value cnncalc cannot express (a ``fixed`` parameter
+        away from torch's default).
+        """
+        kinds = {a.name: a.kind for a in self.args}
+        out: dict[str, Any] = {}
+        for p in self.torch.params:
+            if p.name not in values:
+                continue
+            value = values[p.name]
+            if p.fixed is not None:
+                if not same_value(value, p.default):
+                    raise NotExpressible(f"{p.name}={value!r} ({p.fixed})")
+            elif p.spec_arg is not None:
+                out[p.spec_arg] = from_torch_value(value, kinds[p.spec_arg])
+        if self.torch.function is not None:
+            out.update({k: values[k] for k in self.torch.function.kwargs if k in values})
+        return out
 
 
 def spatial_rank(shape: Shape, layer_type: str, lo: int = 1) -> int:

@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from math import prod
+from typing import Any
 
 from .. import arith
-from .base import Arg, Args, Inferred, Rule, Shape, ShapeError, Window, per_axis, spatial_rank
+from .base import (
+    Arg,
+    Args,
+    FromShape,
+    Inferred,
+    Rule,
+    Shape,
+    ShapeError,
+    Torch,
+    TorchParam,
+    Window,
+    bias_flag,
+    per_axis,
+    spatial_rank,
+)
+from .base import ArgKind as K
 
 AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 UNITS = {"L": "element", "H": "row", "W": "column", "D": "plane"}
@@ -56,17 +72,39 @@ def resolve_padding(padding: object, k: Shape, s: Shape, d: Shape) -> list[tuple
 
 class Conv(Rule):
     type = "conv"
-    torch_name = "Conv{nd}d"
     doc = "Convolution. Output size floor((N + 2P − D·(F−1) − 1)/S) + 1 per spatial axis."
     args = (
-        Arg("out", "pos", doc="output channels"),
-        Arg("kernel", "pos_axes", doc="kernel size F"),
-        Arg("stride", "pos_axes", 1, "stride S"),
-        Arg("padding", "padding", 0, "zero padding P on each side, 'same' or 'valid'"),
-        Arg("dilation", "pos_axes", 1, "dilation D"),
-        Arg("groups", "pos", 1, "groups (= in channels for a depthwise conv)"),
-        Arg("bias", "bool", True, "learnable bias"),
+        Arg("out", K.POS, doc="output channels"),
+        Arg("kernel", K.POS_AXES, doc="kernel size F"),
+        Arg("stride", K.POS_AXES, 1, "stride S"),
+        Arg("padding", K.PADDING, 0, "zero padding P on each side, 'same' or 'valid'"),
+        Arg("dilation", K.POS_AXES, 1, "dilation D"),
+        Arg("groups", K.POS, 1, "groups (= in channels for a depthwise conv)"),
+        Arg("bias", K.BOOL, True, "learnable bias"),
     )
+    torch = Torch(
+        "Conv{nd}d",
+        (
+            TorchParam("in_channels", shape=FromShape.CHANNELS),
+            TorchParam("out_channels", arg="out"),
+            TorchParam("kernel_size", arg="kernel"),
+            TorchParam("stride", 1),
+            TorchParam("padding", 0),
+            TorchParam("dilation", 1),
+            TorchParam("groups", 1),
+            TorchParam("bias", True),
+            TorchParam("padding_mode", "zeros", fixed="cnncalc pads with zeros only"),
+        ),
+    )
+
+    def from_torch(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """A module's ``bias`` is a tensor or None; ``padding='valid'`` is written as 0."""
+        out = super().from_torch(values)
+        if "bias" in out:
+            out["bias"] = bias_flag(out["bias"])
+        if out.get("padding") == "valid":
+            out["padding"] = 0
+        return out
 
     def geometry(self, a: Args, x: Shape) -> tuple[Shape, Shape, Shape, list[tuple[int, int]], Shape]:
         nd = spatial_rank(x, "conv")

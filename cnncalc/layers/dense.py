@@ -2,18 +2,48 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from math import prod
+from typing import Any
 
 from .. import arith
-from .base import GLOBAL, NONE, Arg, Args, Inferred, Rule, Shape, ShapeError
+from .base import (
+    GLOBAL,
+    NONE,
+    Arg,
+    Args,
+    FromShape,
+    Inferred,
+    NotExpressible,
+    Rule,
+    Shape,
+    ShapeError,
+    Torch,
+    TorchParam,
+    bias_flag,
+)
+from .base import ArgKind as K
 
 
 class Linear(Rule):
     type = "linear"
-    torch_name = "Linear"
     doc = "Fully connected layer on the last axis: in × out weights (+ out biases)."
-    args = (Arg("out", "pos", doc="output features"), Arg("bias", "bool", True, "learnable bias"))
+    args = (Arg("out", K.POS, doc="output features"), Arg("bias", K.BOOL, True, "learnable bias"))
+    torch = Torch(
+        "Linear",
+        (
+            TorchParam("in_features", shape=FromShape.FEATURES),
+            TorchParam("out_features", arg="out"),
+            TorchParam("bias", True),
+        ),
+    )
+
+    def from_torch(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """A module's ``bias`` is a tensor or None."""
+        out = super().from_torch(values)
+        if "bias" in out:
+            out["bias"] = bias_flag(out["bias"])
+        return out
 
     def infer(self, a: Args, ins: Sequence[Shape]) -> Inferred:
         x = ins[0]
@@ -52,12 +82,24 @@ def _dim(d: int, rank: int, name: str) -> int:
 
 class Flatten(Rule):
     type = "flatten"
-    torch_name = "Flatten"
     doc = "Merges axes start_dim..end_dim (batch is axis 0, as in torch.nn.Flatten)."
     args = (
-        Arg("start_dim", "int", 1, "first axis to merge (batch is 0)"),
-        Arg("end_dim", "int", -1, "last axis to merge"),
+        Arg("start_dim", K.INT, 1, "first axis to merge (batch is 0)"),
+        Arg("end_dim", K.INT, -1, "last axis to merge"),
     )
+    torch = Torch(
+        "Flatten",
+        (TorchParam("start_dim", 1), TorchParam("end_dim", -1)),
+        functions=("torch.flatten",),
+        methods=("flatten",),
+    )
+
+    def from_torch(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """``torch.flatten`` starts at 0 by default; cnncalc never flattens the batch axis."""
+        out = super().from_torch(values)
+        if out.get("start_dim") == 0:
+            raise NotExpressible("flattens the batch axis (start_dim=0); cnncalc's flatten starts at 1 or later")
+        return out
 
     def infer(self, a: Args, ins: Sequence[Shape]) -> Inferred:
         x = ins[0]

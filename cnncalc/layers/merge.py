@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from math import prod
+from typing import Any
 
-from .base import MERGE, Arg, Args, Inferred, Rule, Shape, ShapeError
+from .base import MERGE, Arg, Args, Inferred, NotExpressible, Rule, Shape, ShapeError, Torch, TorchFunction
+from .base import ArgKind as K
 
 
 def _shapes(ins: Sequence[Shape]) -> str:
@@ -15,9 +17,19 @@ def _shapes(ins: Sequence[Shape]) -> str:
 
 class Add(Rule):
     type = "add"
-    torch_name = "torch.add"
     doc = "Element-wise sum of two or more inputs of the same shape (a residual connection)."
     min_inputs, max_inputs = 2, None
+    torch = Torch(
+        "Add",
+        functions=("torch.add", "operator.add", "operator.iadd"),
+        methods=("add", "add_"),
+        function=TorchFunction("torch.add", fold=True, infix="+"),
+    )
+
+    def from_torch(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        if values.get("alpha", 1) != 1:
+            raise NotExpressible(f"add with alpha={values['alpha']}")
+        return {}
 
     def infer(self, a: Args, ins: Sequence[Shape]) -> Inferred:
         if any(s != ins[0] for s in ins):
@@ -44,9 +56,14 @@ def broadcast(ins: Sequence[Shape]) -> Shape:
 
 class Mul(Rule):
     type = "mul"
-    torch_name = "torch.mul"
     doc = "Element-wise product with broadcasting (squeeze-and-excitation gates)."
     min_inputs, max_inputs = 2, None
+    torch = Torch(
+        "Mul",
+        functions=("torch.mul", "operator.mul", "operator.imul"),
+        methods=("mul", "mul_"),
+        function=TorchFunction("torch.mul", fold=True, infix="*"),
+    )
 
     def infer(self, a: Args, ins: Sequence[Shape]) -> Inferred:
         shape = broadcast(ins)
@@ -55,10 +72,22 @@ class Mul(Rule):
 
 class Concat(Rule):
     type = "concat"
-    torch_name = "torch.cat"
-    doc = "Concatenation along channels (or another dim; batch is dim 0)."
-    min_inputs, max_inputs = 2, None
-    args = (Arg("dim", "int", 1, "axis to join along (batch is 0; default: channels)"),)
+    doc = (
+        "Concatenation along channels (or another dim; batch is dim 0). One input is the identity, "
+        "as torch.cat([x]) is."
+    )
+    min_inputs, max_inputs = 1, None
+    args = (Arg("dim", K.INT, 1, "axis to join along (batch is 0; default: channels)"),)
+    torch = Torch(
+        "Concat",
+        functions=("torch.cat", "torch.concat", "torch.concatenate"),
+        function=TorchFunction("torch.cat", kwargs=("dim",)),
+    )
+
+    def from_torch(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """``torch.cat(tensors, dim)``, or numpy's spelling ``axis``."""
+        dim = values.get("axis")
+        return {"dim": values.get("dim", 0) if dim is None else dim}
 
     def infer(self, a: Args, ins: Sequence[Shape]) -> Inferred:
         rank = len(ins[0])

@@ -2,25 +2,60 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from math import prod
+from typing import Any
 
-from .base import IDENTITY, Arg, Args, Inferred, Rule, Shape
+from .base import (
+    IDENTITY,
+    Arg,
+    Args,
+    FromShape,
+    Inferred,
+    NotExpressible,
+    Rule,
+    Shape,
+    ShapeError,
+    Torch,
+    TorchParam,
+)
+from .base import ArgKind as K
 
 
 class BatchNorm(Rule):
     type = "batchnorm"
-    torch_name = "BatchNorm{nd}d"
     doc = (
         "Batch normalisation over channels: 2·C learnable (γ, β) when affine; running mean, "
         "running variance and num_batches_tracked (2·C + 1) are buffers, not parameters."
     )
     args = (
-        Arg("eps", "number", 1e-5, "added to the variance"),
-        Arg("momentum", "number", 0.1, "running-statistics momentum"),
-        Arg("affine", "bool", True, "learnable scale and shift"),
-        Arg("track_running_stats", "bool", True, "keep running statistics (buffers)"),
+        Arg("eps", K.NUMBER, 1e-5, "added to the variance"),
+        Arg("momentum", K.NUMBER, 0.1, "running-statistics momentum"),
+        Arg("affine", K.BOOL, True, "learnable scale and shift"),
+        Arg("track_running_stats", K.BOOL, True, "keep running statistics (buffers)"),
     )
+    torch = Torch(
+        "BatchNorm{nd}d",
+        (
+            TorchParam("num_features", shape=FromShape.CHANNELS),
+            TorchParam("eps", 1e-5),
+            TorchParam("momentum", 0.1),
+            TorchParam("affine", True),
+            TorchParam("track_running_stats", True),
+        ),
+    )
+
+    def torch_rank(self, ins: Sequence[Shape]) -> int:
+        """(C,) and (C, L) are BatchNorm1d, (C, H, W) 2d, (C, D, H, W) 3d."""
+        nd = max(1, len(ins[0]) - 1)
+        if nd > 3:
+            raise ShapeError(f"torch has no batchnorm for an input of shape {list(ins[0])}")
+        return nd
+
+    def from_torch(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        if "momentum" in values and values["momentum"] is None:
+            raise NotExpressible("momentum=None (a cumulative average; cnncalc's batchnorm takes a number)")
+        return super().from_torch(values)
 
     def infer(self, a: Args, ins: Sequence[Shape]) -> Inferred:
         x = ins[0]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from math import prod
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from .. import arith
 from .base import (
@@ -16,10 +16,14 @@ from .base import (
     Rule,
     Shape,
     ShapeError,
+    Step,
+    Torch,
+    TorchParam,
     Window,
     per_axis,
     spatial_rank,
 )
+from .base import ArgKind as K
 from .conv import AXES, floor_messages
 
 
@@ -27,11 +31,18 @@ class _Pool(Rule):
     """Max and average pooling: stride defaults to the kernel; ceil_mode as ATen does it."""
 
     args: ClassVar[tuple[Arg, ...]] = (
-        Arg("kernel", "pos_axes", doc="window size F"),
-        Arg("stride", "pos_axes", None, "stride S (default: the kernel)"),
-        Arg("padding", "nonneg_axes", 0, "implicit padding P, at most half the kernel"),
-        Arg("ceil_mode", "bool", False, "round the output size up instead of down"),
+        Arg("kernel", K.POS_AXES, doc="window size F"),
+        Arg("stride", K.POS_AXES, None, "stride S (default: the kernel)"),
+        Arg("padding", K.NONNEG_AXES, 0, "implicit padding P, at most half the kernel"),
+        Arg("ceil_mode", K.BOOL, False, "round the output size up instead of down"),
     )
+
+    def from_torch(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The functional pools give ``stride=[]`` for "the kernel" (cnncalc's null)."""
+        out = super().from_torch(values)
+        if out.get("stride") == []:
+            out["stride"] = None
+        return out
 
     def geometry(self, a: Args, x: Shape):
         nd = spatial_rank(x, self.type)
@@ -96,9 +107,20 @@ class _Pool(Rule):
 
 class MaxPool(_Pool):
     type = "maxpool"
-    torch_name = "MaxPool{nd}d"
     doc = "Max pooling. Output size as conv, with ceil_mode; stride defaults to the kernel."
-    args = (*_Pool.args, Arg("dilation", "pos_axes", 1, "dilation D"))
+    args = (*_Pool.args, Arg("dilation", K.POS_AXES, 1, "dilation D"))
+    torch = Torch(
+        "MaxPool{nd}d",
+        (
+            TorchParam("kernel_size", arg="kernel"),
+            TorchParam("stride", None),
+            TorchParam("padding", 0),
+            TorchParam("dilation", 1),
+            TorchParam("return_indices", False, fixed="the indices are a second output"),
+            TorchParam("ceil_mode", False),
+        ),
+        functions=tuple(f"torch.nn.functional.max_pool{nd}d" for nd in (1, 2, 3)),
+    )
 
     def window_flops(self, window: int, outputs: int) -> int:
         return (window - 1) * outputs  # comparisons
@@ -106,9 +128,20 @@ class MaxPool(_Pool):
 
 class AvgPool(_Pool):
     type = "avgpool"
-    torch_name = "AvgPool{nd}d"
     doc = "Average pooling. Output size as conv, with ceil_mode; stride defaults to the kernel."
-    args = (*_Pool.args, Arg("count_include_pad", "bool", True, "count padding in the divisor"))
+    args = (*_Pool.args, Arg("count_include_pad", K.BOOL, True, "count padding in the divisor"))
+    torch = Torch(
+        "AvgPool{nd}d",
+        (
+            TorchParam("kernel_size", arg="kernel"),
+            TorchParam("stride", None),
+            TorchParam("padding", 0),
+            TorchParam("ceil_mode", False),
+            TorchParam("count_include_pad", True),
+            TorchParam("divisor_override", None, fixed="not in cnncalc's avgpool"),
+        ),
+        functions=tuple(f"torch.nn.functional.avg_pool{nd}d" for nd in (1, 2, 3)),
+    )
 
     def window_flops(self, window: int, outputs: int) -> int:
         return window * outputs  # window − 1 additions and one division
@@ -117,7 +150,15 @@ class AvgPool(_Pool):
 class _AdaptivePool(Rule):
     """Adaptive pooling: ATen's bins [floor(i·N/O), ceil((i+1)·N/O)); null keeps an axis."""
 
-    args = (Arg("out", "out_axes", doc="output size per spatial axis (null keeps that axis)"),)
+    args = (Arg("out", K.OUT_AXES, doc="output size per spatial axis (null keeps that axis)"),)
+
+    def to_torch(self, args: Args, ins: Sequence[Shape]) -> tuple[str, dict[str, Any]]:
+        """The 1-d classes refuse None in ``output_size``: it is written as the length it keeps."""
+        name, kwargs = super().to_torch(args, ins)
+        out, x = kwargs["output_size"], ins[0]
+        if len(x) == 2 and isinstance(out, tuple):
+            kwargs["output_size"] = tuple(x[1] if o is None else o for o in out)
+        return name, kwargs
 
     def sizes(self, a: Args, x: Shape) -> tuple[int, ...]:
         nd = spatial_rank(x, self.type)
@@ -134,7 +175,7 @@ class _AdaptivePool(Rule):
         # Sum over output cells of the window size, axis by axis (the bins are separable).
         window_total = prod(arith.adaptive_window_total(n[i], out[i]) for i in range(len(n)))
         if all(o == 1 for o in out):
-            rf: Window | str = GLOBAL
+            rf: Window | Step = GLOBAL
         elif all(arith.adaptive_is_uniform(n[i], out[i]) for i in range(len(n))):
             step = tuple(n[i] // out[i] for i in range(len(n)))
             rf = Window(step, step, (0,) * len(step))
@@ -160,8 +201,12 @@ class _AdaptivePool(Rule):
 
 class AdaptiveAvgPool(_AdaptivePool):
     type = "adaptiveavgpool"
-    torch_name = "AdaptiveAvgPool{nd}d"
     doc = "Adaptive average pooling to a fixed output size (out: 1 is global average pooling)."
+    torch = Torch(
+        "AdaptiveAvgPool{nd}d",
+        (TorchParam("output_size", arg="out"),),
+        functions=tuple(f"torch.nn.functional.adaptive_avg_pool{nd}d" for nd in (1, 2, 3)),
+    )
 
     def window_flops(self, window_total: int, cells: int) -> int:
         return window_total
@@ -169,8 +214,15 @@ class AdaptiveAvgPool(_AdaptivePool):
 
 class AdaptiveMaxPool(_AdaptivePool):
     type = "adaptivemaxpool"
-    torch_name = "AdaptiveMaxPool{nd}d"
     doc = "Adaptive max pooling to a fixed output size."
+    torch = Torch(
+        "AdaptiveMaxPool{nd}d",
+        (
+            TorchParam("output_size", arg="out"),
+            TorchParam("return_indices", False, fixed="the indices are a second output"),
+        ),
+        functions=tuple(f"torch.nn.functional.adaptive_max_pool{nd}d" for nd in (1, 2, 3)),
+    )
 
     def window_flops(self, window_total: int, cells: int) -> int:
         return window_total - cells

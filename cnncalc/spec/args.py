@@ -69,11 +69,11 @@ def layer_args(
                 node, layer,
             )
         try:
-            args[a.name] = check_arg(a.kind, raw)
+            args[a.name] = check_arg(a, raw)
         except ValueError:
             shown = "a mapping" if isinstance(raw, Node) else show(raw)
             raise r.err(
-                f"argument '{a.name}' of {tname} must be {expectation(a.kind)}, got {shown}", node, layer
+                f"argument '{a.name}' of {tname} must be {expectation(a)}, got {shown}", node, layer
             ) from None
         locs[a.name] = loc(node, r.file)
     return args, locs, tuple(a.name for a in schema if a.name in given)

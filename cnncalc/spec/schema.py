@@ -52,6 +52,9 @@ KINDS: dict[str, dict[str, Any]] = {
     "bool": {"type": "boolean"},
     "prob": {"type": "number", "minimum": 0, "maximum": 1},
     "number": {"type": "number"},
+    "int_list": {"type": "array", "items": {"anyOf": [{"type": "integer"}, PARAM]}, "minItems": 1, "maxItems": 16},
+    "nonneg_list": {"anyOf": [_NONNEG, {"type": "array", "items": {"anyOf": [_NONNEG, PARAM]}, "minItems": 1, "maxItems": 16}]},
+    "pos_number_axes": _axes({"type": "number", "exclusiveMinimum": 0}),
 }
 
 
@@ -59,7 +62,8 @@ def arg_schema(arg: Arg) -> dict[str, Any]:
     """One argument: its kind's schema or a parameter, described by its doc and default."""
     doc = arg.doc or arg.name
     when = "required" if arg.required else f"default: {_spell(arg.default)}"
-    out: dict[str, Any] = {"description": f"{doc} ({when})", "anyOf": [KINDS[arg.kind], PARAM]}
+    kind = {"enum": list(arg.choices)} if arg.choices else KINDS[arg.kind]
+    out: dict[str, Any] = {"description": f"{doc} ({when})", "anyOf": [kind, PARAM]}
     if not arg.required and arg.default is not None:
         out["default"] = arg.default
     return out

@@ -6,7 +6,7 @@
 * :func:`to_pytorch_source` writes the spec as standalone PyTorch code
   (:mod:`cnncalc.torch.export`), and :func:`to_onnx` as an ONNX file.
 
-Writing source needs no torch: :mod:`.calls` and :mod:`.export` import without it, and so does this
+Writing source needs no torch: :mod:`.names` and :mod:`.export` import without it, and so does this
 package, which then offers only :func:`to_pytorch_source` and :func:`to_onnx` (which needs torch and
 onnx when called). With torch installed, importing this package imports torch.
 """

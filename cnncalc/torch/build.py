@@ -1,7 +1,7 @@
 """A spec → a real ``torch.nn.Module``: one named submodule per spec layer, run in the spec's order.
 
-Each layer's torch class and constructor arguments come from :func:`.calls.module_call` (the
-exporter writes the same calls out as source). The sizes a constructor needs (``in_channels``,
+Each layer's torch class and constructor arguments come from its rule's
+:meth:`~cnncalc.layers.base.Rule.to_torch` (the exporter writes the same calls out as source). The sizes a constructor needs (``in_channels``,
 ``in_features``, ``num_features``) are read from the tensors torch itself produces: the net is
 first built on the meta device and run on a meta tensor layer by layer (no memory, no arithmetic),
 then moved to the real device and initialised. So the shapes the module sees are torch's own, never
@@ -10,17 +10,21 @@ cnncalc's analysis.
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Mapping, Sequence
+import functools
+import importlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import reduce
+from typing import Any
 
 import torch
 from torch import nn
 
 from ..errors import CnncalcError
+from ..layers import RULES
+from ..layers.base import Rule, Shape, TorchCall, TorchFunction
 from ..spec import INPUT, NetSpec
-from .calls import Call, Shape, module_call, python_names
+from .names import python_names
 
 
 class BuildError(CnncalcError):
@@ -31,41 +35,43 @@ class BuildError(CnncalcError):
         self.layer = layer
 
 
-# ---- the merges, as modules so that every spec layer is one named submodule ----------------------
-class Add(nn.Module):
-    """Element-wise sum of the inputs (``a + b + ...``)."""
+# ---- layers torch has no class for (the merges): one small module per rule, made from its data ------
+class Function(nn.Module):
+    """A :class:`~cnncalc.layers.base.TorchFunction` as a module: ``fn`` folded over the inputs
+    (``torch.add(torch.add(a, b), c)``) or applied to their list (``torch.cat([a, b], dim=1)``)."""
 
-    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
-        return reduce(operator.add, xs)
+    fn: Callable[..., torch.Tensor]
+    fold: bool
 
-
-class Mul(nn.Module):
-    """Element-wise product of the inputs, broadcasting (``a * b * ...``)."""
-
-    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
-        return reduce(operator.mul, xs)
-
-
-class Concat(nn.Module):
-    """``torch.cat`` of the inputs along ``dim`` (batch is dim 0)."""
-
-    def __init__(self, dim: int = 1):
+    def __init__(self, **kwargs: Any):
         super().__init__()
-        self.dim = dim
+        self.kwargs = kwargs
 
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
-        return torch.cat(xs, dim=self.dim)
+        if self.fold:
+            return reduce(lambda a, b: self.fn(a, b, **self.kwargs), xs)
+        return self.fn(list(xs), **self.kwargs)
 
     def extra_repr(self) -> str:
-        return f"dim={self.dim}"
+        return ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
 
 
-MERGES: dict[str, type[nn.Module]] = {"Add": Add, "Mul": Mul, "Concat": Concat}
+def resolve(path: str) -> Any:
+    """``torch.cat`` → the object it names (a function path from a rule's torch data)."""
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
 
 
-def make_module(call: Call) -> nn.Module:
+@functools.cache
+def function_module(cls: str, fn: TorchFunction) -> type[Function]:
+    """The module class for one rule's function (named as the rule's torch data names it: ``Add``)."""
+    return type(cls, (Function,), {"fn": staticmethod(resolve(fn.name)), "fold": fn.fold})
+
+
+def make_module(rule: Rule, call: TorchCall) -> nn.Module:
     name, kwargs = call
-    cls = MERGES.get(name) or getattr(nn, name)
+    fn = rule.torch.function
+    cls = function_module(name, fn) if fn is not None else getattr(nn, name)
     return cls(**kwargs)
 
 
@@ -150,10 +156,9 @@ def build(
     for layer in spec.layers:
         ins = [outputs[i] for i in layer.inputs]
         try:
+            rule = RULES[layer.type]
             with torch.device("meta"):
-                module = make_module(
-                    module_call(layer.type, layer.args, [tuple(t.shape[1:]) for t in ins])
-                )
+                module = make_module(rule, rule.to_torch(layer.args, [tuple(t.shape[1:]) for t in ins]))
             outputs[layer.name] = module(*ins)
         except Exception as e:  # torch's refusal, whatever its class, is the answer sought
             raise BuildError(layer.name, f"{type(e).__name__}: {e}") from e

@@ -3,89 +3,111 @@
 The generated module needs only torch: one ``nn`` attribute per layer in ``__init__`` (named after
 the spec's layer names, dots made underscores) and a ``forward`` that calls them one line per layer,
 in the spec's order. Merges are written as expressions (``a + b``, ``a * b``, ``torch.cat``).
-The classes and arguments are :func:`~cnncalc.torch.calls.module_call`'s, so export and verify
-agree. Writing the source does not import torch (only :func:`to_onnx` does).
+The classes and arguments are each rule's :meth:`~cnncalc.layers.base.Rule.to_torch`, as for
+build, so export and verify agree. Writing the source does not import torch (only :func:`to_onnx` does).
 """
 
 from __future__ import annotations
 
+import keyword
 import re
+import unicodedata
 from collections.abc import Mapping
+from functools import reduce
 from pathlib import Path
 from typing import Any
 
-from ..analysis import Report, analyze
+from ..analysis import analyze
+from ..layers import RULES
+from ..layers.base import REQUIRED, Rule, TorchCall, TorchFunction
 from ..spec import INPUT, NetSpec, parse_spec
-from .calls import MERGE_CLASSES, REQUIRED, TORCH_DEFAULTS, Call, module_call, python_names
+from .names import literal, python_names, source_text
 
 
 def class_name(spec_name: str) -> str:
-    """``resnet50`` → ``Resnet50``, ``tiny-resnet`` → ``TinyResnet``; always a valid identifier."""
-    words = [w for w in re.split(r"\W|_", spec_name) if w]
-    name = "".join(w[:1].upper() + w[1:] for w in words) or "Net"
-    return f"Net{name}" if name[0].isdigit() else name
+    """``resnet50`` → ``Resnet50``, ``tiny-resnet`` → ``TinyResnet``; always a valid identifier
+    (the NFKC form, as Python reads it), else ``Net``."""
+    text = unicodedata.normalize("NFKC", spec_name)
+    words = [w for w in re.split(r"\W|_", text) if w]
+    name = unicodedata.normalize("NFKC", "".join(w[:1].upper() + w[1:] for w in words))
+    if not name:
+        return "Net"
+    if not name[0].isidentifier():
+        name = f"Net{name}"
+    if not name.isidentifier() or keyword.iskeyword(name) or unicodedata.normalize("NFKC", name) != name:
+        return "Net"
+    return name
 
 
-def render_call(call: Call) -> str:
+def render_call(call: TorchCall, defaults: Mapping[str, Any]) -> str:
     """``nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)``: required arguments by position,
-    the others by keyword and only where they differ from torch's default."""
+    the others by keyword and only where they differ from torch's default (``defaults``, in
+    torch's order, from the rule's torch data)."""
     name, kwargs = call
-    defaults = TORCH_DEFAULTS[name]
     pos, kw = [], []
     for arg, value in kwargs.items():
         d = defaults[arg]
         if d is REQUIRED:
-            pos.append(repr(value))
+            pos.append(literal(value))
         elif value != d or type(value) is not type(d):
-            kw.append(f"{arg}={value!r}")
+            kw.append(f"{arg}={literal(value)}")
     return f"nn.{name}({', '.join(pos + kw)})"
 
 
-def _merge_expr(call: Call, args: list[str]) -> str:
-    name, kwargs = call
-    if name == "Add":
-        return " + ".join(args)
-    if name == "Mul":
-        return " * ".join(args)
-    return f"torch.cat([{', '.join(args)}], dim={kwargs['dim']})"
+def function_expr(fn: TorchFunction, kwargs: Mapping[str, Any], args: list[str]) -> str:
+    """A merge as an expression: ``a + b``, ``torch.add(a, b)`` or ``torch.cat([a, b], dim=1)``."""
+    if fn.fold and fn.infix:
+        return f" {fn.infix} ".join(args)
+    kw = "".join(f", {k}={literal(v)}" for k, v in kwargs.items())
+    if fn.fold:
+        return reduce(lambda a, b: f"{fn.name}({a}, {b}{kw})", args)
+    return f"{fn.name}([{', '.join(args)}]{kw})"
 
 
-def _shape_of(report: Report, spec: NetSpec, name: str) -> tuple[int, ...]:
-    return spec.input_shape if name == INPUT else report.layer(name).output_shape[1:]
+def _layer_lines(rule: Rule, call: TorchCall, key: str, args: list[str], frozen: bool) -> tuple[str | None, str]:
+    """(the ``__init__`` line or None, the ``forward`` line) for one layer."""
+    fn = rule.torch.function
+    if fn is not None:
+        return None, f"{key} = {function_expr(fn, call[1], args)}"
+    init = f"self.{key} = {render_call(call, rule.torch.defaults())}{'.requires_grad_(False)' if frozen else ''}"
+    return init, f"{key} = self.{key}({args[0]})"
 
 
 def to_pytorch_source(
     spec: NetSpec | str | Path | Mapping[str, Any], *, input_shape: tuple[int, ...] | None = None
 ) -> str:
-    """Python source defining an ``nn.Module`` subclass for ``spec`` (SpecError if invalid)."""
+    """Python source defining an ``nn.Module`` subclass for ``spec`` (SpecError if invalid).
+
+    Every string from the spec reaches the source escaped (:func:`.names.source_text`) or as an
+    identifier made by :func:`.names.python_names`; a spec name that differs from its identifier is
+    kept in a comment on the layer's line.
+    """
     if not isinstance(spec, NetSpec):
         spec = parse_spec(spec)
     report = analyze(spec, input_shape=input_shape)
-    shape = report.input_shape[1:]
+    shapes = {INPUT: report.input_shape[1:], **{s.name: s.output_shape[1:] for s in report.layers}}
     keys = python_names([layer.name for layer in spec.layers])
     var = {INPUT: "x", **keys}
     init, body = [], []
     for layer in spec.layers:
-        call = module_call(
-            layer.type, layer.args, [_shape_of(report, spec, i) for i in layer.inputs]
-        )
-        args = [var[i] for i in layer.inputs]
+        rule = RULES[layer.type]
+        call = rule.to_torch(layer.args, [shapes[i] for i in layer.inputs])
         key = keys[layer.name]
-        if call[0] in MERGE_CLASSES:
-            body.append(f"{key} = {_merge_expr(call, args)}")
-            continue
-        frozen = ".requires_grad_(False)" if layer.frozen else ""
-        init.append(f"self.{key} = {render_call(call)}{frozen}")
-        body.append(f"{key} = self.{key}({args[0]})")
-    return _module_text(spec, class_name(spec.name), shape, init, body, keys[spec.layers[-1].name])
+        note = "" if key == layer.name else f'  # "{source_text(layer.name)}"'
+        line, fwd = _layer_lines(rule, call, key, [var[i] for i in layer.inputs], layer.frozen)
+        if line is not None:
+            init.append(line + note)
+        body.append(fwd + note)
+    return _module_text(spec, class_name(spec.name), report.input_shape[1:], init, body, keys[spec.layers[-1].name])
 
 
 def _module_text(
     spec: NetSpec, cls: str, shape: tuple[int, ...], init: list[str], body: list[str], out: str
 ) -> str:
     dims = ", ".join(map(str, shape))
+    head = source_text(f"{spec.name}: written by `cnncalc export` from {Path(spec.file).name}.")
     lines = [
-        f'"""{spec.name}: written by `cnncalc export` from {Path(spec.file).name}.',
+        f'"""{head}',
         "",
         f"Input: a tensor of shape (N, {dims}). Needs only torch.",
         '"""',

@@ -228,10 +228,11 @@ def _rows(
     flops: Mapping[str, int],
 ):
     rows = []
+    stats = {s.name: s for s in report.layers}
     for layer in spec.layers:
         if layer.name not in shapes:
             break  # torch stopped before this layer
-        s = report.layer(layer.name)
+        s = stats[layer.name]
         m = net.layer(layer.name)
         rows.append(
             Row(
