@@ -23,6 +23,21 @@ def too_big(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_INT
 
 
+def has_dollar(node: Node) -> bool:
+    """Whether any string in ``node`` uses a parameter or an expression (its value depends on scope)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ScalarNode):
+            if "$" in n.value:
+                return True
+        elif isinstance(n, MappingNode):
+            stack.extend(v for pair in n.value for v in pair)
+        elif isinstance(n.value, list):
+            stack.extend(n.value)
+    return False
+
+
 def example(schema: tuple[Arg, ...]) -> str:
     req = [a.name for a in schema if a.required] or [a.name for a in schema[:1]]
     return ", ".join(f"{n}: ..." for n in req)

@@ -9,14 +9,15 @@ from its first copy, so that a spec that would take too long is refused at once 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..errors import Loc, SpecError
 from ..layers import RULES
-from .args import layer_args, too_big
+from .args import has_dollar, layer_args, too_big
 from .limits import MAX_INT, MAX_LAYERS, MAX_NESTING, BudgetExceeded
 from .loader import INT, STR, loc, scalar
 from .model import INPUT, LayerSpec, NetSpec
@@ -45,8 +46,30 @@ class Expander(Reader):
     def __init__(self, file: str):
         super().__init__(file)
         self.layers: list[LayerSpec] = []
-        self.names = Names(file)
+        self.names = Names(file, self.here)
         self.blocks: dict[str, Block] = {}
+        self.locs: dict[int, tuple[object, Loc]] = {}  # id(mark) → (mark, its Loc): marks outlive the parse
+        self.arg_cache: dict[object, tuple[object, tuple[dict[str, Any], dict[str, Loc], tuple[str, ...]]]] = {}
+
+    def here(self, node: Node) -> Loc:
+        """``loc(node)``, made once per place in the text (a repeat makes many layers at one place)."""
+        mark = getattr(node, "start_mark", None)
+        hit = self.locs.get(id(mark))
+        if hit is None or hit[0] is not mark:
+            hit = self.locs[id(mark)] = (mark, loc(node, self.file))
+        return hit[1]
+
+    def args_of(self, rule: Any, tname: str, targs: Node | None, scope: Scope, full: str, tnode: Node) -> tuple[dict[str, Any], dict[str, Loc], tuple[str, ...]]:
+        """A primitive's checked arguments; those written without ``$`` are checked once per place."""
+        key: object = tname if targs is None else id(targs)
+        hit = self.arg_cache.get(key)
+        if hit is not None and hit[0] is targs:
+            args, locs, given = hit[1]
+            return dict(args), dict(locs), given
+        out = layer_args(self, rule.args, tname, targs, scope, full, tnode)
+        if targs is None or not has_dollar(targs):
+            self.arg_cache[key] = (targs, out)
+        return dict(out[0]), dict(out[1]), out[2]
 
     def step(self, node: Node) -> None:
         try:
@@ -216,7 +239,7 @@ class Expander(Reader):
         per_copy = "repeat" in mods and "name" in mods and "$" in str(getattr(mods["name"], "value", ""))
         name = self.item_name(mods["name"], scope, who) if "name" in mods and not per_copy else None
         inputs = self.inputs(mods["from"], scope, who, name) if "from" in mods else [prev]
-        sub = scope if frozen == scope.frozen else replace(scope, frozen=frozen)
+        sub = scope if frozen == scope.frozen else scope.copy(frozen=frozen)
         if "repeat" not in mods:
             return self.expand(tname, tnode, targs, sub, name, inputs)
         return self.repeat(tname, tnode, targs, mods, sub, name, inputs, who)
@@ -243,7 +266,7 @@ class Expander(Reader):
             env = Env({"i": ScalarNode(INT, str(i), tnode.start_mark, tnode.end_mark)}, scope.env, index=True)
             vars(env.vars["i"])["data"] = i
             before, steps, chars = len(self.layers), self.budget.steps, self.budget.chars
-            copy = replace(scope, env=env)
+            copy = scope.copy(env=env)
             if name is None and "name" in mods:
                 label: str | None = self.item_name(mods["name"], copy, who)
             else:
@@ -282,19 +305,27 @@ class Expander(Reader):
     def expand(self, tname: str, tnode: Node, targs: Node | None, scope: Scope, name: str | None, inputs: list[str]) -> str:
         if tname in RULES:
             return self.primitive(tname, tnode, targs, scope, name, inputs)
-        who = scope.prefix + name if name is not None else self.names.fresh(scope, tname, claim=False)
+
+        def who() -> str:
+            return scope.prefix + name if name is not None else self.names.fresh(scope, tname, claim=False)
+
         if len(inputs) != 1:
             raise self.err(
                 f"'{tname}' takes one input; 'from' names {len(inputs)} (merge them with add or concat first)",
-                tnode, who,
+                tnode, who(),
             )
         if scope.depth >= MAX_NESTING:
             raise self.err(
-                f"blocks and composites nested more than {MAX_NESTING} deep; expected a flatter spec", tnode, who
+                f"blocks and composites nested more than {MAX_NESTING} deep; expected a flatter spec", tnode, who()
             )
-        if tname in self.blocks:
-            return self.call(tname, tnode, targs, scope, name, inputs[0])
-        return self.composite(tname, tnode, targs, scope, name, inputs[0])
+        try:
+            if tname in self.blocks:
+                return self.call(tname, tnode, targs, scope, name, inputs[0])
+            return self.composite(tname, tnode, targs, scope, name, inputs[0])
+        except SpecError as e:  # errors raised by the call or composite itself name it here
+            if e.layer is not None:
+                raise
+            raise e.at(layer=who()) from None
 
     def inputs(self, node: Node, scope: Scope, who: Who, own: str | None) -> list[str]:
         v = self.value(node, scope)
@@ -336,7 +367,7 @@ class Expander(Reader):
         self.spend(len(full), tnode)
         self.names.claim(full, tnode, full)
         try:
-            args, arg_locs, given = layer_args(self, rule.args, tname, targs, scope, full, tnode)
+            args, arg_locs, given = self.args_of(rule, tname, targs, scope, full, tnode)
         except SpecError as e:
             raise (e if e.layer else e.at(layer=full)) from None
         if len(inputs) < rule.min_inputs:
@@ -349,7 +380,7 @@ class Expander(Reader):
             raise self.err(f"the spec expands to more than {MAX_LAYERS:,} layers; expected fewer", tnode, full)
         self.layers.append(
             LayerSpec(
-                full, tname, args, tuple(inputs), loc(tnode, self.file), scope.frozen, arg_locs, given,
+                full, tname, args, tuple(inputs), self.here(tnode), scope.frozen, arg_locs, given,
                 scope.call_lines,
             )
         )
@@ -357,20 +388,16 @@ class Expander(Reader):
 
     def call(self, bname: str, tnode: Node, targs: Node | None, scope: Scope, name: str | None, prev: str) -> str:
         block = self.blocks[bname]
-        who = scope.prefix + name if name is not None else self.names.fresh(scope, bname, claim=False)
         if bname in scope.calls:
             raise self.err(
                 f"block '{bname}' uses itself (through {' → '.join((*scope.calls, bname))}); "
-                "expected blocks that do not call themselves", tnode, who,
+                "expected blocks that do not call themselves", tnode,
             )
         targs = None if targs is None else self.resolve(targs, scope)
-        env = self.bind(bname, block, targs, tnode, scope, who)
+        env = self.bind(bname, block, targs, tnode, scope)
         label = scope.prefix + name if name is not None else self.names.fresh(scope, bname)
         self.spend(len(label), tnode)
-        inner = Scope(
-            label + ".", env, scope.frozen, (*scope.calls, bname), scope, scope.depth + 1,
-            (*scope.call_lines, loc(tnode, self.file).line), bname,
-        )
+        inner = scope.inner(label + ".", env, (*scope.calls, bname), (*scope.call_lines, loc(tnode, self.file).line), bname)
         out = self.items(block.layers, inner, prev)
         if out == prev:
             return prev
@@ -378,35 +405,31 @@ class Expander(Reader):
         self.names.aliases[label] = out
         return out
 
-    def bind(self, bname: str, block: Block, targs: Node | None, tnode: Node, scope: Scope, who: str) -> Env:
+    def bind(self, bname: str, block: Block, targs: Node | None, tnode: Node, scope: Scope) -> Env:
         """The block's parameters: the call's arguments (closed over the caller's scope), else defaults."""
         given: dict[str, Node] = {}
         if targs is not None and not (isinstance(targs, ScalarNode) and scalar(targs) is None):
-            entries = self.mapping(targs, f"the parameters of block {bname}", who)
+            entries = self.mapping(targs, f"the parameters of block {bname}")
             for k, kn, _ in entries:
                 if k not in block.params:
                     known = ", ".join(list(block.params)[:12]) or "none"
                     raise self.err(
                         f"block {bname} has no parameter '{k}'{closest(k, block.params)}; "
-                        f"its parameters: {known}", kn, who,
+                        f"its parameters: {known}", kn,
                     )
             given = {k: self.close_over(v, scope) for k, _, v in entries}
             self.budget.steps += len(given)  # binding costs one step per argument (checked at the next step)
         for p in block.required:
             if p not in given:
-                raise self.err(f"block {bname} needs parameter '{p}' (it has no default)", targs or tnode, who)
+                raise self.err(f"block {bname} needs parameter '{p}' (it has no default)", targs or tnode)
         return Env(given, block.defaults) if given else block.defaults
 
     def composite(self, kind: str, tnode: Node, targs: Node | None, scope: Scope, name: str | None, prev: str) -> str:
-        who = scope.prefix + name if name is not None else self.names.fresh(scope, kind, claim=False)
         if name is None:
-            inner = replace(scope, depth=scope.depth + 1)
+            inner = scope.copy(depth=scope.depth + 1)
         else:
             self.spend(len(scope.prefix) + len(name), tnode)
-            inner = Scope(
-                scope.prefix + name + ".", scope.env, scope.frozen, scope.calls, scope, scope.depth + 1,
-                scope.call_lines, scope.block,
-            )
+            inner = scope.inner(scope.prefix + name + ".", scope.env, scope.calls, scope.call_lines, scope.block)
         targs = None if targs is None else self.resolve(targs, scope)
         if kind == "seq":
             out = self.items(targs, inner, prev) if targs is not None else prev
@@ -414,9 +437,9 @@ class Expander(Reader):
                 self.names.claim(scope.prefix + name, tnode, scope.prefix + name)
                 self.names.aliases[scope.prefix + name] = out
             return out
-        branches, merge = self.branches(kind, targs, tnode, scope, who)
+        branches, merge = self.branches(kind, targs, tnode, scope)
         if merge not in ("add", "concat", "mul"):
-            raise self.err(f"merge must be add, concat or mul, got {show(merge)}", targs, who)
+            raise self.err(f"merge must be add, concat or mul, got {show(merge)}", targs)
         outs = []
         for b in branches:
             b = None if b is None else self.resolve(b, scope)
@@ -426,27 +449,27 @@ class Expander(Reader):
                 outs.append(self.items(b, inner, prev))
         return self.primitive(merge, tnode, None, scope, name, outs)
 
-    def branches(self, kind: str, targs: Node | None, tnode: Node, scope: Scope, who: str) -> tuple[list[Node | None], object]:
+    def branches(self, kind: str, targs: Node | None, tnode: Node, scope: Scope) -> tuple[list[Node | None], object]:
         """A residual's or parallel's branch nodes and its merge."""
         if kind == "residual":
-            fields = {k: v for k, _, v in self.mapping(targs, "residual (keys: body, shortcut, merge)", who)}
+            fields = {k: v for k, _, v in self.mapping(targs, "residual (keys: body, shortcut, merge)")}
             for k in fields:
                 if k not in ("body", "shortcut", "merge"):
-                    raise self.err(f"residual has no key '{k}'; expected body, shortcut, merge", targs, who)
+                    raise self.err(f"residual has no key '{k}'; expected body, shortcut, merge", targs)
             if "body" not in fields:
-                raise self.err("residual needs 'body': the list of layers on the main path", targs, who)
+                raise self.err("residual needs 'body': the list of layers on the main path", targs)
             merge = self.value(fields["merge"], scope) if "merge" in fields else "add"
             return [fields["body"], fields.get("shortcut")], merge
         branch_node = targs
         merge = "concat"
         if isinstance(targs, MappingNode):
-            fields = {k: v for k, _, v in self.mapping(targs, "parallel (keys: branches, merge)", who)}
+            fields = {k: v for k, _, v in self.mapping(targs, "parallel (keys: branches, merge)")}
             for k in fields:
                 if k not in ("branches", "merge"):
-                    raise self.err(f"parallel has no key '{k}'; expected branches, merge", targs, who)
+                    raise self.err(f"parallel has no key '{k}'; expected branches, merge", targs)
             branch_node = fields.get("branches")
             merge = self.value(fields["merge"], scope) if "merge" in fields else "concat"
         branch_node = None if branch_node is None else self.resolve(branch_node, scope)
         if not isinstance(branch_node, SequenceNode) or len(branch_node.value) < 2:
-            raise self.err("parallel needs 'branches': a list of two or more layer lists", targs or tnode, who)
+            raise self.err("parallel needs 'branches': a list of two or more layer lists", targs or tnode)
         return list(branch_node.value), merge

@@ -61,7 +61,8 @@ def _eval(node: ast.AST, env: Mapping[str, Any]) -> int | bool:
         return _num(node.value)
     if isinstance(node, ast.Name):
         if node.id not in env:
-            known = ", ".join(sorted(env)) or "none"
+            names = sorted(env)
+            known = ", ".join(names[:12]) + (f" and {len(names) - 12:,} more" if len(names) > 12 else "") or "none"
             raise ExprError(f"unknown parameter '{node.id}' (known: {known})")
         return _num(env[node.id])
     if isinstance(node, ast.BinOp) and type(node.op) in _BIN:

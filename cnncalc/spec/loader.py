@@ -6,15 +6,25 @@ no recursion (10,000 nested brackets are refused at level 201, not by a crash), 
 would construct objects before anything is built, it measures alias expansion as it goes (an alias
 bomb is refused without being expanded), and it converts every number and boolean once, so a bad
 ``!!int`` or a 5,000-digit number is an error with a location rather than a traceback.
+
+Plain scalars are read with the YAML 1.2 core schema, as a person writes them: ``010`` is ten,
+``0x10`` sixteen and ``0o10`` eight; YAML 1.1's other forms (``1:30`` in base 60, ``1_000``,
+``0b101``, ``yes``/``no``/``on``/``off``) are text, which any number or boolean argument then
+refuses, naming the form. Non-finite numbers (``.inf``, ``.nan``, ``1e999``) are refused here.
+The input itself is read with a size limit (:func:`read_spec_source`): a file, a device such as
+/dev/zero or standard input over 10 MB is refused after reading just past the limit.
 """
 
 from __future__ import annotations
 
 import gc
+import math
+import re
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import yaml
 from yaml.events import (
@@ -29,6 +39,7 @@ from yaml.events import (
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..errors import Loc, SpecError
+from .limits import MAX_INPUT_BYTES
 
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -40,14 +51,67 @@ _SCALAR_TAGS = {STR, INT, FLOAT, BOOL, NULL, TIMESTAMP}
 MAX_DEPTH = 200  # nesting of YAML collections
 MAX_ALIAS_EXPANSION = 200_000  # nodes that aliases may add on top of those written out
 
-_ctor = yaml.constructor.SafeConstructor()
-_resolver = yaml.resolver.Resolver()
-_CONVERT = {
-    INT: _ctor.construct_yaml_int,
-    FLOAT: _ctor.construct_yaml_float,
-    BOOL: _ctor.construct_yaml_bool,
-    NULL: _ctor.construct_yaml_null,
-}
+_INT12 = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
+_FLOAT12 = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)")
+_BOOL12 = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_NULL12 = frozenset(("~", "null", "Null", "NULL", ""))
+
+
+class Resolver12(yaml.resolver.BaseResolver):
+    """Implicit tags of plain scalars by the YAML 1.2 core schema (PyYAML's own are YAML 1.1's).
+
+    Merge keys (``<<``) are still recognised, so that they are refused by name.
+    """
+
+
+Resolver12.yaml_implicit_resolvers = {}
+for _tag, _regexp, _first in (
+    (BOOL, "true|True|TRUE|false|False|FALSE", "tTfF"),
+    (INT, _INT12.pattern, "-+0123456789"),
+    (FLOAT, _FLOAT12.pattern, "-+0123456789."),
+    (NULL, "~|null|Null|NULL|", ["~", "n", "N", ""]),
+    (T + "merge", "<<", "<"),
+):
+    Resolver12.add_implicit_resolver(_tag, re.compile(f"^(?:{_regexp})$"), list(_first))
+_resolver = Resolver12()
+
+
+def to_int(text: str) -> int:
+    """A YAML 1.2 integer: decimal (leading zeros allowed: 010 is 10), 0o octal or 0x hex."""
+    if not _INT12.fullmatch(text):
+        raise ValueError(text)
+    if text.startswith("0o"):
+        return int(text[2:], 8)
+    if text.startswith("0x"):
+        return int(text[2:], 16)
+    return int(text, 10)
+
+
+def to_float(text: str) -> float:
+    """A finite YAML 1.2 float (``.inf``, ``.nan`` and overflowing ones such as 1e999 are refused)."""
+    if not _FLOAT12.fullmatch(text):
+        raise ValueError(text)
+    body = text.lstrip("+-")
+    if body[:1] == "." and body[1:2].isalpha():  # .inf, .nan
+        raise OverflowError(text)
+    v = float(text)
+    if not math.isfinite(v):  # 1e999
+        raise OverflowError(text)
+    return v
+
+
+def to_bool(text: str) -> bool:
+    if text not in _BOOL12:
+        raise ValueError(text)
+    return _BOOL12[text]
+
+
+def to_null(text: str) -> None:
+    if text not in _NULL12:
+        raise ValueError(text)
+
+
+_CONVERT: dict[str, Any] = {INT: to_int, FLOAT: to_float, BOOL: to_bool, NULL: to_null}
 _NO_VALUE = object()
 _PLAIN = "a spec holds only plain mappings, lists, numbers, booleans, strings and nulls (use blocks for reuse)"
 
@@ -66,29 +130,81 @@ def scalar(node: ScalarNode) -> Any:
     if v is not _NO_VALUE:
         return v
     f = _CONVERT.get(node.tag)
-    return f(node) if f else str(node.value)
+    return f(node.value) if f else str(node.value)
 
 
-def read_text(path: str | Path) -> str:
-    """The spec file's text, or a SpecError for a missing file, a folder or bytes that are not UTF-8."""
-    p = Path(path)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise SpecError("no such file; expected the path of a YAML spec", Loc(str(path))) from None
-    except IsADirectoryError:
-        raise SpecError("is a folder; expected a YAML spec file", Loc(str(path))) from None
-    except OSError as e:
-        raise SpecError(f"cannot be read ({e.strerror}); expected a readable YAML spec file", Loc(str(path))) from None
+def read_limited(stream: BinaryIO, name: str, limit: int = MAX_INPUT_BYTES) -> bytes:
+    """At most ``limit`` bytes of ``stream``; a SpecError as soon as there is one byte more.
+
+    Never reads more than ``limit + 1`` bytes, so /dev/zero or an endless pipe is refused at once
+    (a FIFO that never closes and never sends more still blocks, as ``cat`` would)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = stream.read(limit + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
+        raise SpecError(
+            f"the input is larger than {limit // (1024 * 1024)} MB; a spec is a few KB (is this the right file?)",
+            Loc(name),
+        )
+    return b"".join(chunks)
+
+
+def decode(data: bytes, name: str) -> str:
+    """UTF-8 text (a byte-order mark is dropped), whatever the locale; a located SpecError otherwise."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
         col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
         raise SpecError(
-            f"byte 0x{data[e.start]:02x} is not UTF-8; expected UTF-8 text (save the spec as UTF-8)",
-            Loc(str(path), line, col),
+            f"byte 0x{data[e.start]:02x} is not UTF-8 (at byte offset {e.start:,}); expected UTF-8 text "
+            "(save the spec as UTF-8)",
+            Loc(name, line, col),
         ) from None
+
+
+def read_spec_source(source: str | Path) -> tuple[str, str]:
+    """(the name to show, the text) of a spec file, or of standard input when ``source`` is ``-``.
+
+    Both are read as bytes with the size limit and decoded as UTF-8 the same way, whatever the
+    locale; a missing file, a folder, an unreadable file, an input over the limit or bytes that are
+    not UTF-8 raise a SpecError.
+    """
+    if str(source) == "-":
+        name = "<stdin>"
+        stdin = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else None
+        if stdin is None:  # a text stream without bytes underneath (tests that replace sys.stdin)
+            return name, _text_stdin(name)
+        return name, decode(read_limited(stdin, name), name)
+    return str(source), read_text(source)
+
+
+def _text_stdin(name: str) -> str:
+    text = sys.stdin.read(MAX_INPUT_BYTES + 1)
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_INPUT_BYTES:
+        raise SpecError(f"the input is larger than {MAX_INPUT_BYTES // (1024 * 1024)} MB; a spec is a few KB", Loc(name))
+    return text
+
+
+def read_text(path: str | Path) -> str:
+    """The spec file's text, or a SpecError for a missing file, a folder, a file over the size limit
+    or bytes that are not UTF-8."""
+    name = str(path)
+    try:
+        with open(path, "rb") as f:
+            data = read_limited(f, name)
+    except FileNotFoundError:
+        raise SpecError("no such file; expected the path of a YAML spec", Loc(name)) from None
+    except IsADirectoryError:
+        raise SpecError("is a folder; expected a YAML spec file", Loc(name)) from None
+    except OSError as e:
+        raise SpecError(f"cannot be read ({e.strerror}); expected a readable YAML spec file", Loc(name)) from None
+    return decode(data, name)
 
 
 @contextmanager
@@ -113,10 +229,7 @@ def compose(text: str, file: str) -> Node:
     try:
         return _Composer(file).run(loader)
     except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        what = e.problem or e.context or "invalid YAML"
-        where = Loc(file, mark.line + 1, mark.column + 1) if mark else Loc(file)
-        raise SpecError(f"YAML syntax error: {what}", where) from None
+        raise syntax_error(e, file) from None
     except yaml.reader.ReaderError as e:
         line = text.count("\n", 0, e.position) + 1
         col = e.position - (text.rfind("\n", 0, e.position) + 1) + 1
@@ -128,6 +241,21 @@ def compose(text: str, file: str) -> Node:
         raise SpecError(f"YAML error: {e}", Loc(file)) from None
     finally:
         loader.dispose()
+
+
+def syntax_error(e: yaml.MarkedYAMLError, file: str) -> SpecError:
+    """Where the parser noticed the problem, and where the construct it was reading began."""
+    mark = e.problem_mark or e.context_mark
+    what = e.problem or e.context or "invalid YAML"
+    if mark is None:
+        return SpecError(f"YAML syntax error: {what}", Loc(file))
+    began = ""
+    c = e.context_mark
+    if e.problem and e.context and c is not None and (c.line, c.column) != (mark.line, mark.column):
+        m = re.fullmatch(r"while (?:parsing|scanning) an? (.*)", e.context)
+        construct = f"the {m.group(1)}" if m else e.context
+        began = f" (in {construct} that began at line {c.line + 1}, column {c.column + 1})"
+    return SpecError(f"YAML syntax error: {what}{began}", Loc(file, mark.line + 1, mark.column + 1))
 
 
 class _Composer:
@@ -228,11 +356,14 @@ class _Composer:
         if f is None:
             return tag, _NO_VALUE
         try:
-            return tag, f(ScalarNode(tag, ev.value))
+            return tag, f(ev.value)
+        except OverflowError:
+            shown = ev.value if len(ev.value) <= 40 else ev.value[:40] + "…"
+            raise self.err(f"'{shown}' is not a finite number; a spec holds only finite numbers", ev.start_mark) from None
         except (ValueError, KeyError, TypeError):
             want = {INT: "an integer", FLOAT: "a number", BOOL: "true or false", NULL: "null"}[tag]
             shown = ev.value if len(ev.value) <= 40 else ev.value[:40] + "…"
-            why = " (or has more than 4,300 digits)" if tag in (INT, FLOAT) else ""
+            why = " (decimal, 0o octal or 0x hex; at most 4,300 digits)" if tag == INT else ""
             raise self.err(f"'{shown}' is not {want}{why}", ev.start_mark) from None
 
     def alias(self, ev: Any, stack: list[tuple[Node, int]]) -> tuple[Node, int]:
@@ -293,6 +424,8 @@ def _py_node(v: Any, file: str, key: bool = False) -> Node:
             "dicts, lists, numbers, booleans, strings and None",
             Loc(file),
         )
+    if tag == FLOAT and not math.isfinite(v):
+        raise SpecError(f"the spec holds the number {v}; expected finite numbers only", Loc(file))
     try:
         text = "" if v is None else str(v).lower() if tag == BOOL else str(v)
     except ValueError:  # an integer with more digits than str() allows

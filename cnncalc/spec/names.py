@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -25,12 +25,13 @@ def closest(word: str, choices: Iterable[str]) -> str:
 class Names:
     """Every layer name and alias of one expansion, and the counters of generated names."""
 
-    def __init__(self, file: str, written: set[str] | None = None):
+    def __init__(self, file: str, where: Callable[[Node], Loc] | None = None):
         self.file = file
+        self.where = where or (lambda node: loc(node, file))  # a node's Loc (the expander caches them)
         self.defined: dict[str, Loc] = {}  # every layer name and alias → where it was defined
         self.aliases: dict[str, str] = {}  # alias → the layer whose output it names
         self.counters: dict[tuple[str, str], int] = {}
-        self.written = written or set()  # every literal name: in the spec (never generated)
+        self.written: set[str] = set()  # every literal name: in the spec (never generated)
 
     def fresh(self, scope: Scope, tname: str, claim: bool = True) -> str:
         """The next generated name ``<prefix><type><n>``, skipping names taken or written elsewhere."""
@@ -56,7 +57,7 @@ class Names:
         first = self.defined.get(full)
         if first is not None:
             raise SpecError(f"duplicate name '{full}' (first defined at line {first.line})", loc(node, self.file), layer)
-        self.defined[full] = loc(node, self.file)
+        self.defined[full] = self.where(node) if node is not None else Loc(self.file)
 
     def alias(self, full: str, target: str, node: Node | None) -> None:
         """``full`` names ``target``'s output (a block call, composite or repeat named by the spec)."""

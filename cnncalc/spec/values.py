@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -91,18 +90,36 @@ class Values(Mapping[str, Any]):
         return sum(1 for _ in self)
 
 
-@dataclass
 class Scope:
-    """Where items are being expanded: name prefix, block parameters, and frozen-ness."""
+    """Where items are being expanded: name prefix, block parameters, and frozen-ness.
 
-    prefix: str = ""
-    env: Env = field(default_factory=Env)
-    frozen: bool = False
-    calls: tuple[str, ...] = ()
-    parent: Scope | None = None
-    depth: int = 0
-    call_lines: tuple[int, ...] = ()  # where the enclosing block calls are, outermost first
-    block: str | None = None  # the block whose parameters ``env`` holds (None: the top level)
+    A plain slotted class (a repeat makes one per copy, so copying must be cheap)."""
+
+    __slots__ = ("block", "call_lines", "calls", "depth", "env", "frozen", "parent", "prefix")
+
+    def __init__(
+        self, prefix: str = "", env: Env | None = None, frozen: bool = False, calls: tuple[str, ...] = (),
+        parent: Scope | None = None, depth: int = 0, call_lines: tuple[int, ...] = (), block: str | None = None,
+    ):
+        self.prefix = prefix
+        self.env = Env() if env is None else env
+        self.frozen = frozen
+        self.calls = calls
+        self.parent = parent
+        self.depth = depth
+        self.call_lines = call_lines  # where the enclosing block calls are, outermost first
+        self.block = block  # the block whose parameters ``env`` holds (None: the top level)
+
+    def copy(self, env: Env | None = None, frozen: bool | None = None, depth: int | None = None) -> Scope:
+        """The same scope with a different env, frozen-ness or depth."""
+        return Scope(
+            self.prefix, self.env if env is None else env, self.frozen if frozen is None else frozen,
+            self.calls, self.parent, self.depth if depth is None else depth, self.call_lines, self.block,
+        )
+
+    def inner(self, prefix: str, env: Env, calls: tuple[str, ...], call_lines: tuple[int, ...], block: str | None) -> Scope:
+        """A scope one level in (a named composite or a block call), child of this one."""
+        return Scope(prefix, env, self.frozen, calls, self, self.depth + 1, call_lines, block)
 
 
 def show(v: Any) -> str:
