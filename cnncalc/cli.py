@@ -25,6 +25,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "verify": "torch_cmds:verify",
     "export": "torch_cmds:export",
     "import": "import_cmd:import_model",
+    "zoo": "zoo:zoo",
     "conv": "calc:conv",
     "pool": "calc:pool",
     "solve": "calc:solve",
@@ -59,7 +60,7 @@ def cli() -> None:
     """Exact shapes, parameters, MACs, memory and receptive fields of a CNN, from a YAML spec.
 
     \b
-    Start with:  cnncalc summarize specs/vgg16.yaml
+    Start with:  cnncalc summarize vgg16    (cnncalc zoo lists the shipped specs)
     Spec format: cnncalc schema (JSON Schema), cnncalc layers (layer types)
     """
 

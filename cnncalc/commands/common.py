@@ -74,9 +74,12 @@ def parse_shape(ctx: click.Context, param: click.Parameter, value: str | None) -
 
 
 def spec_source(spec: str) -> str | NetSpec:
-    """The spec argument: a path, or ``-`` for YAML on standard input (parsed here)."""
+    """The spec argument: a path, a shipped spec's name (``vgg16``), or ``-`` for YAML on standard
+    input (parsed here). A path that exists wins over a name."""
     if spec != "-":
-        return spec
+        from ..zoo import resolve
+
+        return resolve(spec) if isinstance(spec, str) else spec  # a parsed NetSpec passes through
     from ..spec import parse_spec
 
     return parse_spec("<stdin>", text=sys.stdin.read())
