@@ -268,8 +268,10 @@ def _notes(shape: tuple[int, ...], win: Sequence[int], s: Sequence[int], p: Sequ
 def _windows(x: np.ndarray, win: Sequence[int], s: Sequence[int], p: Sequence[int], fill: float) -> np.ndarray:
     """Every window of the padded input, strided: shape (*out, *win)."""
     xp = x
-    if any(p):
-        xp = np.pad(x.astype(object) if x.dtype == object else x, [(v, v) for v in p], constant_values=fill)
+    if any(p):  # by hand: np.pad would put numpy integers into an array of Python numbers
+        xp = np.full(tuple(n + 2 * v for n, v in zip(x.shape, p, strict=True)), fill,
+                     dtype=object if x.dtype == object else float)
+        xp[tuple(slice(v, v + n) for n, v in zip(x.shape, p, strict=True))] = x
     view = np.lib.stride_tricks.sliding_window_view(xp, tuple(win))
     return view[tuple(slice(None, None, step) for step in s)]
 
@@ -287,6 +289,8 @@ def _exact(a: np.ndarray) -> np.ndarray:
         return a.astype(float)
     out = np.empty(a.shape, dtype=object)
     for idx, v in np.ndenumerate(a):
+        if isinstance(v, np.integer):
+            v = int(v)
         out[idx] = v.numerator if isinstance(v, Fraction) and v.denominator == 1 else v
     return out
 
