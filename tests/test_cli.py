@@ -156,7 +156,7 @@ def test_an_unknown_name_suggests_the_closest_zoo_name(tmp_path, monkeypatch):
     assert len(res.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("arg", ["../specs/vgg16", "vgg16\x00", "a" * 5000, "-x-"])
+@pytest.mark.parametrize("arg", ["../specs/vgg16", "vgg16\x00", "a" * 5000, "-x-"], ids=["relative", "nul", "long", "dash"])
 def test_odd_arguments_are_one_line_errors(arg, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     res = run("summarize", "--", arg)

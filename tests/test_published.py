@@ -480,3 +480,23 @@ def test_spec_matches_the_net_written_in_torch(name: str) -> None:
     assert (r.totals.params, r.totals.macs, r.totals.buffers) == (params, macs, buffers)
     published_params, published_macs, _, published_buffers = PUBLISHED[name]
     assert (params, macs, buffers) == (published_params, published_macs, published_buffers)
+
+
+def test_resnet50_receptive_field_by_hand() -> None:
+    """docs/receptive-fields.md's ResNet-50 row: r = 427, S = 32, P = 213 at the end of layer4, by
+    the recurrence r += (k − 1)·S, P += p·S, S ×= s along the longest path (torchvision's v1.5: the
+    stride on each stage's first 3×3; 1×1 convs add nothing)."""
+    r, s, p = 1, 1, 0
+
+    def step(k: int, stride: int, pad: int) -> None:
+        nonlocal r, s, p
+        r, p, s = r + (k - 1) * s, p + pad * s, s * stride
+
+    step(7, 2, 3)  # conv1
+    step(3, 2, 1)  # maxpool
+    for blocks, first_stride in ((3, 1), (4, 2), (6, 2), (3, 2)):  # layer1 … layer4
+        for b in range(blocks):
+            step(3, first_stride if b == 0 else 1, 1)  # each bottleneck's 3×3
+    assert (r, s, p) == (427, 32, 213)
+    field = report("resnet50").layer("layer4.2.relu3").receptive_field
+    assert (field.size, field.stride, field.padding) == ((427, 427), (32, 32), (213, 213))
