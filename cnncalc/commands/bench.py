@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from ..errors import CnncalcError
-from .common import fail, input_option, note, quiet_option
+from .common import fail, input_option, note, quiet_option, spec_source
 
 INSTALL = "pip install 'cnncalc[torch]'"
 
@@ -80,7 +80,7 @@ def progress_bar(enabled: bool) -> Iterator[Callable[[str, int, int], None] | No
 
 
 @click.command()
-@click.argument("spec", metavar="SPEC.yaml")
+@click.argument("spec", metavar="SPEC.yaml")  # or - for standard input
 @click.option("--device", type=click.Choice(["cpu", "cuda", "mps", "auto"]), default="cpu", show_default=True)
 @click.option("--batch", "-b", "batches", default="1", show_default=True, callback=parse_batches, metavar="N[,N…]",
               help="Batch size; a list (1,8,32) times each.")
@@ -112,7 +112,7 @@ def bench(spec: str, device: str, batches: tuple[int, ...], input_shape: tuple[i
           threads: int | None, per_layer: bool, peak_flops: float | None, peak_bandwidth: float | None, fmt: str,
           output: str | None, baseline: str | None, max_regression: float) -> None:
     """Build the net in PyTorch and time it: latency (median, IQR), throughput, achieved FLOP/s
-    against the device's peak, and peak memory against the analytic estimate.
+    against the device's peak, and peak memory against the analytic estimate (SPEC.yaml may be -).
 
     \b
     Exit status 0: timed; 1: slower than --baseline by more than --max-regression;
@@ -127,7 +127,7 @@ def bench(spec: str, device: str, batches: tuple[int, ...], input_shape: tuple[i
     )
     with progress_bar(True) as update:
         try:
-            run = bridge.bench(spec, settings, progress=update).to_dict()
+            run = bridge.bench(spec_source(spec), settings, progress=update).to_dict()
         except CnncalcError as e:
             fail(str(e))
     _emit(run, fmt, output)

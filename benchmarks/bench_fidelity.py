@@ -1,0 +1,118 @@
+"""Fidelity of ``cnncalc bench`` (issue 10), two figures:
+
+(a) the net built from specs/resnet50.yaml runs its forward pass as fast as torchvision's resnet50 on the
+    same CPU with the same threads: the median of per-round time ratios (ours / torchvision's), target
+    within 5 %;
+(b) the harness (``cnncalc.torch.bench.measure`` around the ``Runner`` step that ``cnncalc bench`` times)
+    adds less than 2 % over a bare ``perf_counter`` loop around ``net(x)``: the median of per-round
+    ratios, on ResNet-50 and on LeNet-5 (where a fixed per-call cost shows most).
+
+Rounds interleave the two sides (A, B, B, A, …) so that a machine whose load drifts biases neither.
+Needs torchvision: run with /opt/tvenv/bin/python benchmarks/bench_fidelity.py [--rounds 15]
+[--threads 2] [--batch 1]. Weights are random (weights=None): speed does not depend on their values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from cnncalc.spec import parse_spec
+from cnncalc.torch.bench import Clock, Runner, Settings, measure
+from cnncalc.torch.build import build
+
+SPECS = Path(__file__).resolve().parent.parent / "specs"
+
+
+def bare(fn: Callable[[], object], number: int) -> float:
+    """Seconds per call of a bare loop."""
+    t0 = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return (time.perf_counter() - t0) / number
+
+
+def interleaved(a: Callable[[], float], b: Callable[[], float], rounds: int) -> tuple[list[float], list[float]]:
+    """Per-round times of a and b, alternating which goes first."""
+    ta, tb = [], []
+    for i in range(rounds):
+        if i % 2:
+            tb.append(b())
+            ta.append(a())
+        else:
+            ta.append(a())
+            tb.append(b())
+    return ta, tb
+
+
+def quartiles(xs: list[float]) -> tuple[float, float, float]:
+    q1, med, q3 = statistics.quantiles(xs, n=4, method="inclusive")
+    return q1, med, q3
+
+
+def report(label: str, ta: list[float], tb: list[float], names: tuple[str, str]) -> float:
+    ratios = [x / y for x, y in zip(ta, tb, strict=True)]
+    q1, med, q3 = quartiles(ratios)
+    print(f"{label}")
+    print(f"  {names[0]}: median {1e3 * statistics.median(ta):.3f} ms   {names[1]}: median {1e3 * statistics.median(tb):.3f} ms")
+    print(f"  ratio {names[0]}/{names[1]}: median {med:.4f} (IQR {q1:.4f}..{q3:.4f}) over {len(ratios)} rounds")
+    return med
+
+
+def fidelity(batch: int, rounds: int, number: int) -> float:
+    import torchvision
+
+    ours = build(parse_spec(SPECS / "resnet50.yaml"), None, "cpu").eval()
+    theirs = torchvision.models.resnet50(weights=None).eval()
+    x = torch.randn(batch, 3, 224, 224)
+    with torch.inference_mode():
+        for m in (ours, theirs):  # warm-up
+            for _ in range(3):
+                m(x)
+        ta, tb = interleaved(lambda: bare(lambda: ours(x), number), lambda: bare(lambda: theirs(x), number), rounds)
+    return report(f"(a) ResNet-50 forward, batch {batch}, {torch.get_num_threads()} threads, float32, eval",
+                  ta, tb, ("cnncalc Net", "torchvision"))
+
+
+def overhead(spec: str, batch: int, rounds: int, number: int) -> float:
+    s = Settings(batches=(batch,), warmup=0, repeat=1)
+    net = build(parse_spec(SPECS / spec), None, "cpu")
+    runner = Runner(net, torch.device("cpu"), s, tuple(parse_spec(SPECS / spec).input_shape))
+    x = runner.input(batch, tuple(parse_spec(SPECS / spec).input_shape))
+    step = runner.step(x)
+    clock = Clock(torch.device("cpu"))
+    with runner.context():
+        for _ in range(3):
+            net(x)
+
+        def harness() -> float:
+            t = measure(step, clock, warmup=0, repeat=number, min_time=0)
+            return t.median
+
+        ta, tb = interleaved(harness, lambda: bare(lambda: net(x), number), rounds)
+    return report(f"(b) harness vs bare loop: {spec}, batch {batch}", ta, tb, ("cnncalc harness", "bare loop"))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--skip-torchvision", action="store_true", help="only (b)")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    if not args.skip_torchvision:
+        fidelity(args.batch, args.rounds, number=3)
+    overhead("resnet50.yaml", args.batch, args.rounds, number=3)
+    overhead("lenet5.yaml", 1, args.rounds, number=200)
+
+
+if __name__ == "__main__":
+    main()
