@@ -32,6 +32,8 @@ LAZY_COMMANDS: dict[str, str] = {
     "chain": "calc:chain",
     "bench": "bench:bench",
     "compare": "compare:compare",
+    "report": "report:report",
+    "draw": "draw:draw",
     "apply": "apply:apply_cmd",
     "check": "check:check",
 }

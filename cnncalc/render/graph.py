@@ -29,6 +29,8 @@ NODE_H = 38.0
 RANK_GAP = 26.0
 NODE_GAP = 18.0
 DUMMY_W = 8.0
+FOLD_MARK_W = 14.0  # room for the unfold mark of a folded node
+SHORT = {"batchnorm": "bn", "adaptiveavgpool": "adaptive avgpool"}  # in a folded block's 'conv+bn+relu'
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,7 @@ def _kind(members: Sequence[LayerStats]) -> str:
     kinds = list(dict.fromkeys(m.type for m in members))
     if len(members) == 1:
         return kinds[0]
-    return "+".join(kinds) if len(kinds) <= 3 else f"{len(members)} layers"
+    return "+".join(SHORT.get(k, k) for k in kinds) if len(kinds) <= 3 else f"{len(members)} layers"
 
 
 def max_depth(report: Report) -> int:
@@ -156,7 +158,7 @@ def node_label(n: Node, shape: bool = True) -> tuple[str, str]:
 
 
 def node_width(n: Node) -> float:
-    return max(64.0, CHAR_W * max(len(t) for t in node_label(n)) + 16)
+    return max(64.0, CHAR_W * max(len(t) for t in node_label(n)) + 16 + (FOLD_MARK_W if n.folded else 0))
 
 
 def _ranks(g: Graph) -> dict[str, int]:
