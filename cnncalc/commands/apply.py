@@ -75,7 +75,8 @@ def apply_data(p: dict[str, Any], stdin: str | None = None, base: Path | None = 
             d["kernel_name"] = name
     at = _ints(p["at"], "--at")
     if at is not None:
-        d["at"] = {"cell": list(at), "text": matrix.cell(a, at)}
+        text = matrix.cell(a, at)
+        d["at"] = {"cell": list(at), "value": matrix.json_value(a.output[tuple(at)]), "text": text}
     return d
 
 
