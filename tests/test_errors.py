@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 from cnncalc import SpecError, analyze
 from cnncalc.cli import cli
+from cnncalc.spec import MAX_LAYERS
 
 H = "input: [3, 32, 32]\nlayers:\n"  # layers start on line 3
 LINE = re.compile(r"^error: (?P<file>.+?):(?P<line>\d+)(?::(?P<col>\d+))?: (?:layer '(?P<layer>[^']*)': )?(?P<msg>.+)$")
@@ -134,7 +135,7 @@ CASES = [
     Case("recursive-alias", "input: [3, 32, 32]\nlayers: &a [*a]\n", 2, "recursive YAML alias", at="*a"),
     Case("undefined-alias", "input: [3, 32, 32]\nlayers: [*nothing]\n", 2, "names no anchor", at="*nothing"),
     # sizes
-    Case("repeat-huge", H + "  - {relu: null, repeat: 1000000000}\n", 3, "more than 250,000 layers", at="1000000000", layer="relu1"),
+    Case("repeat-huge", H + "  - {relu: null, repeat: 1000000000}\n", 3, f"more than {MAX_LAYERS:,} layers", at="1000000000", layer="relu1"),
     Case("nested-repeat", H + "  - {seq: [{seq: [relu], repeat: 1000}], repeat: 2000}\n", 3, "would make about 2,000,000", at="2000", layer="seq1"),
     Case("repeat-zero", H + "  - {relu: null, repeat: 0}\n", 3, "positive integer, got 0", at="0", layer="relu1"),
     Case("repeat-float", H + "  - {relu: null, repeat: 2.5}\n", 3, "positive integer, got 2.5", at="2.5", layer="relu1"),
@@ -315,7 +316,7 @@ def test_huge_repeat_is_refused_fast(item: str, tmp_path: Path) -> None:
     path = tmp_path / "repeat.yaml"
     path.write_text(H + f"  - {item}\n")
     line, seconds = timed_error(path)
-    assert "250,000 layers" in line and seconds < 1.0
+    assert f"{MAX_LAYERS:,} layers" in line and seconds < 1.0
 
 
 def test_python_objects_in_dict_specs_are_refused() -> None:

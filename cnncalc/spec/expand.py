@@ -49,6 +49,7 @@ class Expander(Reader):
         self.names = Names(file, self.here)
         self.blocks: dict[str, Block] = {}
         self.locs: dict[int, tuple[object, Loc]] = {}  # id(mark) → (mark, its Loc): marks outlive the parse
+        self.item_cache: dict[int, tuple[Node, list[tuple[str, Node, Node]], dict[str, Node]]] = {}
         self.arg_cache: dict[object, tuple[object, tuple[dict[str, Any], dict[str, Loc], tuple[str, ...]]]] = {}
 
     def here(self, node: Node) -> Loc:
@@ -180,9 +181,14 @@ class Expander(Reader):
                 "a layer must be a type name (e.g. relu) or a mapping such as {conv: {out: 16, kernel: 3}}, "
                 f"got {self.shown(node, scope)}", node,
             )
-        entries = self.mapping(node, "a layer")
-        types = [(k, kn, v) for k, kn, v in entries if k not in MODIFIERS]
-        mods = {k: v for k, _, v in entries if k in MODIFIERS}
+        hit = self.item_cache.get(id(node))
+        if hit is not None and hit[0] is node:  # a repeated or called item: split once
+            _, types, mods = hit
+        else:
+            entries = self.mapping(node, "a layer")
+            types = [(k, kn, v) for k, kn, v in entries if k not in MODIFIERS]
+            mods = {k: v for k, _, v in entries if k in MODIFIERS}
+            self.item_cache[id(node)] = (node, types, mods)
         if len(types) != 1:
             who = self.label(types[0][0] if types else "layer", mods, scope)
             if not types:
@@ -397,7 +403,7 @@ class Expander(Reader):
         env = self.bind(bname, block, targs, tnode, scope)
         label = scope.prefix + name if name is not None else self.names.fresh(scope, bname)
         self.spend(len(label), tnode)
-        inner = scope.inner(label + ".", env, (*scope.calls, bname), (*scope.call_lines, loc(tnode, self.file).line), bname)
+        inner = scope.inner(label + ".", env, (*scope.calls, bname), (*scope.call_lines, self.here(tnode).line), bname)
         out = self.items(block.layers, inner, prev)
         if out == prev:
             return prev

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 MAX_INPUT_BYTES = 10 * 1024 * 1024  # a spec is a few KB; the zoo's largest is under 100 KB
 MAX_INT = 2**31 - 1  # any integer size, argument or repeat count (torch's int32 sizes)
-MAX_LAYERS = 250_000  # primitive layers made (2.5x the largest generated net we benchmark)
-MAX_STEPS = 1_000_000  # items, copies, block calls and composites expanded
-MAX_CHARS = 50_000_000  # characters of the names and substituted strings built
+MAX_LAYERS = 100_000  # primitive layers made (torchvision's deepest net has under 1,000; benchmarks/speed.py makes 100,000)
+MAX_STEPS = 200_000  # items visited and repeat copies made (2x the layer cap: a chain needs 1 per layer)
+MAX_CHARS = 10_000_000  # characters of the names and substituted strings built (the zoo: under 50 a layer)
 MAX_NAME = 1_000  # characters of one layer name, prefixes included
 MAX_NESTING = 64  # blocks and composites inside one another
 
