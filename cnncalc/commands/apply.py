@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -134,4 +135,5 @@ def apply_cmd(**p: Any) -> None:
         click.echo(f"note: {note}")
     if at is not None:
         cell = ", ".join(map(str, at))
-        click.echo(f"cell ({cell}) = {guarded(lambda: matrix.cell(a, at))}")
+        text = f"cell ({cell}) = {guarded(lambda: matrix.cell(a, at))}"
+        click.echo(textwrap.fill(text, 80, subsequent_indent="    ", break_long_words=False, break_on_hyphens=False))

@@ -13,8 +13,9 @@ from typing import Any
 
 import click
 
+from ..analysis import Report
 from ..homework import UsageError, calc
-from ..homework.chain import analyze_chain, chain_spec
+from ..homework.chain import analyze_chain, chain_spec, layer_tokens
 from .common import fail
 
 FORMAT = click.option(
@@ -134,8 +135,7 @@ def size_lines(a: calc.SizeAnswer) -> list[str]:
     if a.dilation == 1:
         lines.append(f"  one output unit sees an F×F = {a.rf}×{a.rf} patch of this layer's input")
     else:
-        lines.append(f"  one output unit spans D·(F−1) + 1 = {a.rf} input pixels per axis "
-                     f"(and reads {a.kernel}×{a.kernel} of them)")
+        lines.append(f"  one unit spans D·(F−1) + 1 = {a.rf} input pixels per axis, reading {a.kernel}×{a.kernel}")
     if a.layer != "conv":
         lines.append("parameters  0  (pooling has no weights)")
     if a.params is not None:
@@ -262,11 +262,11 @@ def chain(tokens: tuple[str, ...], explain: bool, as_yaml: bool, strict: bool, f
 
         click.echo(to_json(report))
         return
-    from ..render.table import render
     from .common import show_warnings
 
     show_warnings(report)
-    render(report)
+    for line in chain_lines(report, layer_tokens(tokens)):
+        click.echo(line)
     if explain:
         from ..explain import explain_layers
         from ..spec import parse_spec
@@ -275,3 +275,22 @@ def chain(tokens: tuple[str, ...], explain: bool, as_yaml: bool, strict: bool, f
             click.secho(f"{name} ({kind})", bold=True)
             for line in lines:
                 click.echo(f"  {line}")
+
+
+def chain_lines(report: Report, tokens: dict[str, str]) -> list[str]:
+    """A compact table: layer, token, output per sample (channels first), params, MACs, RF."""
+    from ..render import rf_text
+
+    shape = lambda t: "×".join(map(str, t))  # noqa: E731
+    head = ("layer", "token", "output", "params", "MACs", "RF")
+    rows = [(s.name, tokens.get(s.name, ""), shape(s.output_shape[1:]), f"{s.params:,}", f"{s.macs:,}", rf_text(s))
+            for s in report.layers]
+    t = report.totals
+    rows.append(("total", "", shape(report.layers[-1].output_shape[1:]), f"{t.params:,}", f"{t.macs:,}", ""))
+    widths = [max(len(r[i]) for r in (head, *rows)) for i in range(len(head))]
+
+    def line(r: tuple[str, ...]) -> str:
+        return "  " + "  ".join(c.rjust(w) if i >= 3 else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+
+    title = f"input {shape(report.input_shape[1:])} (C×H×W, channels first)"
+    return [title, "", line(head), *map(line, rows[:-1]), line(rows[-1]).rstrip()]

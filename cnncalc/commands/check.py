@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -146,7 +147,8 @@ def mark_lines(marks: Sequence[Mark]) -> list[str]:
             lines.append(f"  ✓ {c.field}  {shown(c.value)}")
             continue
         lines.append(f"  ✗ {c.field}  {shown(c.value)}: the right value is {shown(m.value, c.field)}")
-        lines += [f"      {x}" for x in m.explanation]
+        lines += [textwrap.fill(x, 80, initial_indent="      ", subsequent_indent="        ", break_on_hyphens=False)
+                  for x in m.explanation]
     right = sum(m.right for m in marks)
     lines.append(f"{right} of {len(marks)} answer{'s' if len(marks) != 1 else ''} right")
     return lines

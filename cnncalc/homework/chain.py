@@ -139,6 +139,12 @@ def analyze_chain(tokens: list[str] | tuple[str, ...], **kw: Any) -> Report:
         raise UsageError(f"{where}: {e.message}") from None
 
 
+def layer_tokens(tokens: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """Each layer's name → the token it came from (a flatten added before fc: the fc's token)."""
+    spec, token_of = _chain(tokens, "chain")
+    return dict(zip(_names(spec["layers"]), token_of, strict=True))
+
+
 def _names(items: list[dict[str, Any] | str]) -> list[str]:
     """The names the spec parser gives unnamed items: type and a count (conv1, conv2, relu1 …)."""
     counts: dict[str, int] = {}

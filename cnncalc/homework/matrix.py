@@ -232,15 +232,15 @@ def apply(
         assert used is not None
         dtype = float if float in (x.dtype, used.dtype) else object
         result = (windows.astype(dtype) * used.astype(dtype)).sum(axis=axes)
-        mode = "convolution (the kernel flipped, as in signal processing)" if flip else \
-            "cross-correlation (the deep-learning convolution, as torch's conv; --flip flips the kernel)"
+        mode = "true convolution: the kernel flipped, as in signal processing" if flip else \
+            "cross-correlation, as torch's conv (--flip: the true convolution)"
     elif op == "maxpool":
         result, mode = windows.max(axis=axes), "max pooling"
     else:
         count = math.prod(win)
         total = windows.sum(axis=axes)
         result = total / count if x.dtype == float else _divide(total, count)
-        mode = "average pooling (zero padding counted in the divisor, as torch's default)"
+        mode = "average pooling (zero padding counted, as torch's default)"
     return Applied(op, mode, x, used, tuple(win), s, p, _exact(np.asarray(result).reshape(out)), _notes(x.shape, win, s, p))
 
 
