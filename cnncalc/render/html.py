@@ -22,7 +22,7 @@ from .. import __version__
 from ..analysis import LayerStats, Report
 from ..layers.base import GLOBAL
 from . import human, human_bytes, int_text, rf_text, shape_text
-from .graph import INPUT, NODE_H, Graph, Layout, build, fold_levels, layout, node_label, path_d
+from .graph import FOLD_MARK_W, INPUT, NODE_H, Graph, Layout, build, fold_levels, layout, node_label, path_d
 from .safe import data_text
 
 MAX_DEFAULT_NODES = 80  # the first view: the finest fold level with at most this many nodes
@@ -118,12 +118,13 @@ def graph_svg(g: Graph, lay: Layout, index: Mapping[str, int], level: int) -> st
         title = f"{n.id} — {sub}" if n.id == INPUT else (
             f"{n.id}\n{sub}\n{human(n.params)} params · {human(n.macs)} MACs · {human_bytes(n.activation_bytes)}"
             + (f"\n{len(n.members)} layers: click to select, ⊕ to unfold" if n.folded else ""))
+        tx = b.x - (FOLD_MARK_W / 2 if n.folded else 0)  # clear of the unfold mark
         out.append(
             f'<g class="{cls}" data-m="{members}" data-params="{n.params}" data-macs="{n.macs}" '
             f'data-mem="{n.activation_bytes}"><title>{html_text(title)}</title>'
             f'<rect x="{b.x - b.w / 2:.1f}" y="{b.y:.1f}" width="{b.w:.1f}" height="{NODE_H:.0f}" rx="6"/>'
-            f'<text class="nm" x="{b.x:.1f}" y="{b.y + 15:.1f}">{html_text(name)}</text>'
-            f'<text class="sub" x="{b.x:.1f}" y="{b.y + 30:.1f}">{html_text(sub)}</text>'
+            f'<text class="nm" x="{tx:.1f}" y="{b.y + 15:.1f}">{html_text(name)}</text>'
+            f'<text class="sub" x="{tx:.1f}" y="{b.y + 30:.1f}">{html_text(sub)}</text>'
             + (f'<text class="unfold" x="{b.x + b.w / 2 - 9:.1f}" y="{b.y + 13:.1f}">⊕</text>' if n.folded else "")
             + "</g>"
         )
@@ -132,7 +133,7 @@ def graph_svg(g: Graph, lay: Layout, index: Mapping[str, int], level: int) -> st
 
 
 def _level_name(depth: int | None, n_nodes: int) -> str:
-    return f"{'every layer' if depth is None else f'depth {depth}'} ({n_nodes - 1})"
+    return f"{'all' if depth is None else depth} ({n_nodes - 1})"
 
 
 def graphs(report: Report) -> tuple[list[str], list[str], int]:
@@ -159,7 +160,7 @@ def _cards(report: Report) -> str:
         ("parameter memory", human_bytes(m.param_bytes + m.buffer_bytes), f"{m.dtype}, buffers included"),
         ("inference peak", human_bytes(m.inference_peak_bytes), "weights + largest set of live activations"),
         ("training estimate", human_bytes(m.training_bytes), f"weights, gradients, {m.optimizer} state, activations"),
-        ("layers", f"{len(report.layers):,}", f"{sum(1 for s in report.layers if s.params):,} with parameters"),
+        ("layers", f"{len(report.layers):,}", f"{sum(1 for s in report.layers if s.params):,} with weights"),
     ]
     return "".join(
         f'<div class="card"><div class="k">{html_text(k)}</div><div class="v">{html_text(v)}</div>'
@@ -220,9 +221,9 @@ def render_html(report: Report, bench: Mapping[str, Any] | None = None) -> str:
 <main>
 <section class="graph-pane">
 <div class="toolbar">
-<span class="lbl">colour by</span>
+<span class="lbl">colour</span>
 <span class="seg" id="metric"><button type="button" data-metric="macs" class="on">MACs</button><button type="button" data-metric="params">params</button><button type="button" data-metric="mem">memory</button></span>
-<span class="lbl">fold</span><span class="seg" id="levels">{buttons}</span>
+<span class="lbl" title="one node per group of layers sharing the first N parts of their names (the number of nodes in brackets)">fold to depth</span><span class="seg" id="levels">{buttons}</span>
 <span class="lbl">zoom</span><span class="seg" id="zoom"><button type="button" data-z="0.8">−</button><button type="button" data-z="fit" id="zoomval">fit</button><button type="button" data-z="1.25">+</button></span>
 </div>
 <div class="legend" id="legend"></div>

@@ -44,12 +44,12 @@
     const max = Math.max(1, ...$$("g.node:not(.input)", svgs[level]).map((g) => +g.dataset[metric]));
     $("#legend").innerHTML = "";
     const lab = document.createElement("span");
-    lab.textContent = NAMES[metric] + " per node: 0";
+    lab.textContent = NAMES[metric] + ": 0";
     const bar = document.createElement("span");
     bar.className = "ramp";
     bar.style.background = "linear-gradient(90deg," + [0, .25, .5, .75, 1].map((t) => ramp(t)).join(",") + ")";
     const hi = document.createElement("span");
-    hi.textContent = human(max, metric === "mem") + " (square-root scale; dashed: folded block, ⊕ unfolds)";
+    hi.textContent = human(max, metric === "mem") + " (√ scale) · dashed: folded, ⊕ unfolds";
     $("#legend").append(lab, bar, hi);
   }
   function members(g) { return g.dataset.m ? g.dataset.m.split(",").map(Number) : []; }
