@@ -305,7 +305,7 @@ def test_sharpen_on_the_lecture_image() -> None:
     # 5·4 + (−1)·3 + (−1)·4 + (−1)·9 + (−1)·1 = 20 − 17 = 3
     d = run_json("apply", "conv", "--input", IMAGE, "--kernel", "sharpen", "--at", "2,2")
     assert d["output"] == [[6, 1, 8], [-7, 9, 2], [-5, -9, 3]]
-    assert d["at"]["text"].endswith("= 3 (terms with weight 0 left out)")
+    assert d["at"]["text"].endswith("= 3  (zero weights left out)")
     assert sorted(d["at"]["text"].split(" = ")[0].split(" + ")) == sorted(
         ["5·4", "(−1)·3", "(−1)·4", "(−1)·9", "(−1)·1"])
 

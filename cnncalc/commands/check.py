@@ -6,6 +6,7 @@ import json
 import shlex
 import textwrap
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +101,8 @@ def _question(q: Question, base: Path) -> list[Mark]:
         raise SpecError("run: --help is not a question", q.loc)
     try:
         if argv[0] == "chain":
-            return mark_all(analyze_chain(argv[1:]), q.layer_claims())
+            marks = mark_all(analyze_chain(argv[1:]), q.layer_claims())
+            return [replace(m, claim=replace(m.claim, target=f"{q.run}: {m.claim.target}")) for m in marks]
         if argv[0] == "apply":
             params = _params(apply_mod.apply_cmd, argv, q.loc)
             data = apply_mod.apply_data(params, None, base)

@@ -325,7 +325,7 @@ def cell(a: Applied, at: Sequence[int]) -> str:
         return f"({' + '.join(show(v, True) for v in values)})/{len(values)} = {result}"
     assert a.kernel is not None
     terms = [f"{show(k, True)}·{show(v, True)}" for k, v in zip(a.kernel.flat, values, strict=True) if k != 0]
-    skipped = " (terms with weight 0 left out)" if len(terms) < len(values) else ""
+    skipped = "  (zero weights left out)" if len(terms) < len(values) else ""
     return f"{' + '.join(terms) or '0'} = {result}{skipped}"
 
 
