@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from math import prod
 from typing import Any
 
 import click
@@ -131,6 +132,10 @@ def size_lines(a: calc.SizeAnswer) -> list[str]:
     shape = "×".join(map(str, a.output_shape if channels else a.output_shape[1:]))
     lines += [f"output size  {shape}", f"  {a.symbolic}:", f"  {a.formula}"]
     lines += _fraction_lines(a)
+    if channels:
+        symbol = "K·H_out·W_out" if a.layer == "conv" else "C·H_out·W_out"
+        values = "·".join(map(str, a.output_shape))
+        lines.append(f"  {symbol} = {values} = {prod(a.output_shape):,} output values")
     lines.append(f"receptive field  {a.rf}×{a.rf}")
     if a.dilation == 1:
         lines.append(f"  one output unit sees an F×F = {a.rf}×{a.rf} patch of this layer's input")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
+from math import prod
 from typing import Any
 
 from .. import arith
@@ -67,7 +68,7 @@ class SizeAnswer:
             "dilation": self.dilation, "size": self.size, "exact": fraction_json(self.exact),
             "integer": self.integer, "formula": self.formula, "rf": self.rf,
             "fit_paddings": list(self.fit_paddings), "fit_strides": list(self.fit_strides),
-            "output_shape": list(self.output_shape),
+            "output_shape": list(self.output_shape), "output_values": prod(self.output_shape),
         }
         if self.layer != "conv":
             d["ceil_mode"] = self.ceil_mode
