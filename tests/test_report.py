@@ -229,3 +229,19 @@ def test_draw_png_through_rsvg_convert(monkeypatch, tmp_path) -> None:
 def test_draw_refuses_an_unknown_suffix(tmp_path) -> None:
     r = run("draw", "specs/lenet5.yaml", "-o", str(tmp_path / "net.gif"))
     assert r.returncode == 2 and "use .svg, .png or .pdf" in r.stderr
+
+
+def test_draw_labels_read_like_the_papers_tables() -> None:
+    """GoogLeNet's table 1 writes 'convolution 7×7/2' (64 filters) and 'max pool 3×3/2'."""
+    from cnncalc.render.graph import build
+
+    g = build(cnncalc.analyze(SPECS / "googlenet.yaml"))
+    nodes = {n.id: n for n in g.nodes}
+    assert D.brief(nodes["conv1.conv"]) == "conv 7×7/2, 64"
+    assert D.brief(nodes["maxpool1"]) == "maxpool 3×3/2"
+    assert D.brief(nodes["inception3a.branch2.1.conv"]) == "conv 3×3, 128"
+    assert D.brief(nodes["fc"]) == "linear, 1000"
+    # MobileNetV2's features.3: expand (conv, bn, relu6), depthwise (the same), project (conv, bn), add
+    folded = {n.id: n for n in build(cnncalc.analyze(SPECS / "mobilenetv2.yaml"), 3).nodes}
+    assert D.draw_label(folded["features.3.conv"]) == ("features.3.conv", "conv+bn+relu6 (8)")
+    assert D.draw_label(build(cnncalc.analyze(SPECS / "mobilenetv2.yaml"), 2).nodes[4]) == ("features.3", "9 layers")

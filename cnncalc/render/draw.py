@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import shutil
 import subprocess
+from typing import Any
 
 from . import human, shape_text
 from .graph import INPUT, NODE_H, Graph, Layout, Node, layout, node_label, path_d
@@ -64,9 +65,34 @@ def kind(n: Node) -> str:
     return "other"
 
 
+def _size(v: Any, rank: int) -> str:
+    return "×".join(map(str, v)) if isinstance(v, (tuple, list)) else "×".join([str(v)] * max(rank, 1))
+
+
+def brief(n: Node) -> str:
+    """A paper's shorthand for one layer: 'conv 7×7/2, 64', 'maxpool 3×3/2', 'linear, 1000'."""
+    a, rank = n.args, max(len(n.shape) - 2, 1)
+    text = n.type
+    if "kernel" in a:
+        text += " " + _size(a["kernel"], rank)
+        stride = a.get("stride", 1)
+        if stride not in (1, None) and set(stride if isinstance(stride, (tuple, list)) else [stride]) != {1}:
+            text += "/" + (_size(stride, 1) if not isinstance(stride, (tuple, list)) else _size(stride, rank))
+    if isinstance(a.get("out"), int) and not isinstance(a.get("out"), bool) and "pool" not in n.type:
+        text += f", {a['out']}"
+    if isinstance(a.get("groups"), int) and a["groups"] > 1:
+        text += f", groups {a['groups']}"
+    return text
+
+
+def draw_label(n: Node) -> tuple[str, str]:
+    name, sub = node_label(n, shape=False)
+    return name, sub if n.id == INPUT or n.folded else brief(n)
+
+
 def _node(n: Node, x: float, y: float, w: float) -> str:
     fill, stroke = PALETTE[kind(n)]
-    name, sub = node_label(n, shape=False)
+    name, sub = draw_label(n)
     title = svg_text(f"{n.id}: {n.type} → {shape_text(n.shape)}, {human(n.params)} params, {human(n.macs)} MACs")
     return (
         f'<g><title>{title}</title>'
@@ -79,7 +105,7 @@ def _node(n: Node, x: float, y: float, w: float) -> str:
 
 def to_svg(g: Graph, title: str | None = None) -> str:
     """The diagram as a standalone SVG document."""
-    lay: Layout = layout(g, rank_gap=34.0)
+    lay: Layout = layout(g, rank_gap=34.0, label=draw_label)
     pad, head = 16.0, 28.0 if title else 0.0
     w, h = lay.width + 2 * pad + 60, lay.height + 2 * pad + head
     out = [

@@ -15,9 +15,10 @@ report, ``cnncalc draw`` and the tests share one deterministic picture and need 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
+from typing import Any
 
 from ..analysis import LayerStats, Report
 from . import human, human_bytes, shape_text
@@ -44,6 +45,7 @@ class Node:
     macs: int
     activation_bytes: int
     members: tuple[str, ...]
+    args: Mapping[str, Any] = field(default_factory=dict)  # a single layer's arguments
 
     @property
     def folded(self) -> bool:
@@ -91,6 +93,7 @@ def build(report: Report, depth: int | None = None) -> Graph:
             nid, _kind(members), last.output_shape,
             sum(m.params for m in members), sum(m.macs for m in members),
             sum(m.activation_bytes for m in members), tuple(m.name for m in members),
+            members[0].args if len(members) == 1 else {},
         ))
     shapes = {INPUT: input_shape, **{s.name: s.output_shape for s in report.layers}}
     edges: dict[tuple[str, str], Edge] = {}
@@ -103,11 +106,15 @@ def build(report: Report, depth: int | None = None) -> Graph:
 
 
 def _kind(members: Sequence[LayerStats]) -> str:
-    """'conv', 'conv+batchnorm+relu' (up to three kinds, in order), or '20 layers'."""
+    """'conv', 'conv+bn+relu' (up to three kinds, in order; '(8)' when there are more layers than
+    kinds), or '20 layers'."""
     kinds = list(dict.fromkeys(m.type for m in members))
     if len(members) == 1:
         return kinds[0]
-    return "+".join(SHORT.get(k, k) for k in kinds) if len(kinds) <= 3 else f"{len(members)} layers"
+    if len(kinds) > 3:
+        return f"{len(members)} layers"
+    joined = "+".join(SHORT.get(k, k) for k in kinds)
+    return joined if len(members) == len(kinds) else f"{joined} ({len(members)})"
 
 
 def max_depth(report: Report) -> int:
@@ -157,8 +164,11 @@ def node_label(n: Node, shape: bool = True) -> tuple[str, str]:
     return n.id, f"{n.type} · {text}" if shape else n.type
 
 
-def node_width(n: Node) -> float:
-    return max(64.0, CHAR_W * max(len(t) for t in node_label(n)) + 16 + (FOLD_MARK_W if n.folded else 0))
+Labeller = Callable[[Node], Sequence[str]]
+
+
+def node_width(n: Node, label: Labeller = node_label) -> float:
+    return max(64.0, CHAR_W * max(len(t) for t in label(n)) + 16 + (FOLD_MARK_W if n.folded else 0))
 
 
 def _ranks(g: Graph) -> dict[str, int]:
@@ -260,9 +270,10 @@ def _coordinates(order: list[list[str]], boxes: dict[str, Placed], up: dict[str,
     settle(range(1, len(order)), up)
 
 
-def layout(g: Graph, rank_gap: float = RANK_GAP) -> Layout:
+def layout(g: Graph, rank_gap: float = RANK_GAP, label: Labeller = node_label) -> Layout:
+    """Boxes (sized to the lines ``label`` gives) and edge routes of ``g``, top to bottom."""
     rank = _ranks(g)
-    boxes = {n.id: Placed(n.id, 0.0, 0.0, node_width(n), NODE_H) for n in g.nodes}
+    boxes = {n.id: Placed(n.id, 0.0, 0.0, node_width(n, label), NODE_H) for n in g.nodes}
     up: dict[str, list[str]] = {}
     down: dict[str, list[str]] = {}
     chains: list[tuple[Edge, list[str]]] = []
