@@ -7,7 +7,8 @@ The result is a :class:`Report` of plain numbers (frozen dataclasses). Rendering
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from math import prod
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from . import rf as rfmod
 from .errors import SpecError, SpecWarning, WarningKind
 from .layers import RULES
-from .layers.base import GLOBAL, ShapeError
+from .layers.base import GLOBAL, ShapeError, Window
 from .spec import INPUT, NetSpec, parse_spec
 from .spec.loader import gc_paused
 
@@ -101,12 +102,16 @@ class Report:
     totals: Totals
     memory: Memory
     warnings: tuple[SpecWarning, ...]
+    aliases: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @cached_property
+    def _index(self) -> dict[str, LayerStats]:
+        return {s.name: s for s in self.layers}
 
     def layer(self, name: str) -> LayerStats:
-        for s in self.layers:
-            if s.name == name:
-                return s
-        raise KeyError(name)
+        """The layer named ``name`` (a dict look-up; KeyError if there is none). For a name a user
+        typed (block names, did-you-mean), see :func:`cnncalc.spec.resolve_layer`."""
+        return self._index[name]
 
     def grouped(self, depth: int) -> tuple[LayerStats, ...]:
         """Rows for consecutive layers whose names share their first ``depth`` dotted parts.
@@ -211,6 +216,24 @@ def _called_at(layer) -> str:
     return f" (block called at line {lines})"
 
 
+LAST_AXIS_CHANNELS = (1, 3, 4)  # grey, RGB, RGBA: what a channels-last image ends with
+MIN_SPATIAL = 8  # ... while its other axes are images' sizes, much larger than that
+
+
+def channels_last_guess(shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The (C, H, W) an input shape probably meant when it looks written as (H, W, C), else None.
+
+    It looks so when it has 2 or 3 spatial axes, its last axis is 1, 3 or 4 (grey, RGB, RGBA) and
+    every other axis is at least 8: ``[32, 32, 3]`` → ``(3, 32, 32)``. ``[3, 32, 32]``, ``[64, 8, 8]``
+    (a last axis of 8) and ``[16, 4, 4]`` (a 4×4 map of 16 channels is not an image) do not.
+    """
+    if len(shape) not in (3, 4) or shape[-1] not in LAST_AXIS_CHANNELS:
+        return None
+    if any(n < MIN_SPATIAL for n in shape[:-1]):
+        return None
+    return (shape[-1], *shape[:-1])
+
+
 class _Walk:
     def __init__(self, spec: NetSpec, batch: int, nbytes: int, strict: bool):
         self.spec, self.batch, self.nbytes, self.strict = spec, batch, nbytes, strict
@@ -227,6 +250,20 @@ class _Walk:
             raise SpecError(message + " (an error because of --strict)", layer.loc, layer.name)
         self.warnings.append(w)
 
+    def check_layout(self, layer, step) -> None:
+        """Warn once when a sliding window (conv, pool) reads an input that looks channels-last."""
+        guess = channels_last_guess(self.spec.input_shape)
+        if guess is None or not isinstance(step, Window):
+            return
+        if any(w.kind == WarningKind.CHANNELS_LAST for w in self.warnings):
+            return
+        x = list(self.spec.input_shape)
+        self.warnings.append(SpecWarning(
+            f"the input {x} looks channels-last (H, W, C): {layer.type} '{layer.name}' reads it as {x[0]} "
+            f"channels of {'×'.join(map(str, x[1:]))}; did you mean {list(guess)}? (shapes are (C, H, W), as in "
+            "PyTorch)", self.spec.input_loc, None, WarningKind.CHANNELS_LAST,
+        ))
+
     def field(self, layer, step) -> RField:
         f, problems = rfmod.layer_field(step, [self.fields[i] for i in layer.inputs])
         for text in problems:
@@ -241,7 +278,11 @@ class _Walk:
         except ShapeError as e:
             where = layer.arg_locs.get(e.arg, layer.loc) if e.arg else layer.loc
             shapes = " and ".join(str(list(s)) for s in ins)
-            raise SpecError(f"{layer.type} on input {shapes}: {e}{_called_at(layer)}", where, layer.name) from None
+            guess = channels_last_guess(self.spec.input_shape) if INPUT in layer.inputs else None
+            hint = f" (the input looks channels-last: did you mean {list(guess)}?)" if guess else ""
+            raise SpecError(f"{layer.type} on input {shapes}: {e}{hint}{_called_at(layer)}", where, layer.name) from None
+        if INPUT in layer.inputs:
+            self.check_layout(layer, r.rf)
         if r.warnings:
             self.warn("output size is not an integer: " + "; ".join(r.warnings), layer, WarningKind.FLOOR)
         if r.notes:
@@ -286,7 +327,7 @@ class _Walk:
         )
         return Report(
             self.spec.name, self.spec.file, self.batch, (self.batch, *self.spec.input_shape), dtype,
-            tuple(s), totals, memory, tuple(self.warnings),
+            tuple(s), totals, memory, tuple(self.warnings), self.spec.aliases,
         )
 
     def peak_live_elements(self, input_elems: int) -> int:

@@ -12,7 +12,7 @@ import click
 from . import __version__
 from .analysis import DTYPES, OPTIMIZERS
 from .budget import analyze_with_budgets, budget_options
-from .commands.common import batch_option, fail, input_option, quiet_option, spec_source
+from .commands.common import batch_option, emit, fail, input_option, quiet_option, spec_source
 from .errors import CnncalcError, SpecError
 
 FORMATS = ("table", "json", "csv", "markdown", "dot", "mermaid")
@@ -30,12 +30,12 @@ LAZY_COMMANDS: dict[str, str] = {
     "pool": "calc:pool",
     "solve": "calc:solve",
     "chain": "calc:chain",
+    "apply": "apply:apply_cmd",
+    "check": "check:check",
     "bench": "bench:bench",
     "compare": "compare:compare",
     "report": "report:report",
     "draw": "draw:draw",
-    "apply": "apply:apply_cmd",
-    "check": "check:check",
 }
 
 
@@ -110,7 +110,10 @@ def summarize(spec: str, batch: int, input_shape, dtype: str, optimizer: str, fm
     if fmt == "markdown":
         click.echo(r.to_markdown(report, depth), nl=False)
         return
-    click.echo({"json": r.to_json, "csv": r.to_csv}[fmt](report), nl=fmt == "json")
+    if fmt == "json":  # streamed: a 250,000-layer report is never held as one string
+        emit(r.json_report_chunks(report))
+        return
+    click.echo(r.to_csv(report), nl=False)
 
 
 @cli.command()

@@ -5,24 +5,23 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from .analysis import analyze
-from .errors import Loc, SpecError
 from .layers import RULES
-from .spec import INPUT, NetSpec, parse_spec
-from .spec.parser import closest
+from .spec import INPUT, NetSpec, parse_spec, resolve_layer
 
 
 def explain_layers(spec, names: Sequence[str] = (), batch: int = 1, input_shape=None) -> Iterator[tuple[str, str, list[str]]]:
-    """(name, type, lines) for each layer, or for the named ones (unknown names are an error)."""
+    """(name, type, lines) for each layer, or for the named ones.
+
+    A name is read as :func:`~cnncalc.spec.resolve_layer` reads it: a layer, or a block call's,
+    composite's or repeat's name for its last layer (``inception3a``). An unknown name raises
+    :class:`~cnncalc.errors.UnknownLayerError` (a SpecError) with the closest known name.
+    """
     net = spec if isinstance(spec, NetSpec) else parse_spec(spec)
+    wanted = {resolve_layer(net, n) for n in names}
     report = analyze(net, batch, input_shape=input_shape)
     shapes = {INPUT: report.input_shape[1:], **{s.name: s.output_shape[1:] for s in report.layers}}
-    known = {layer.name for layer in net.layers}
-    for n in names:
-        if n not in known:
-            hint = closest(n, sorted(known))
-            raise SpecError(f"no layer named '{n}'{hint}; `cnncalc summarize` lists the layer names", Loc(net.file))
     for layer in net.layers:
-        if names and layer.name not in names:
+        if names and layer.name not in wanted:
             continue
         ins = [shapes[i] for i in layer.inputs]
         lines = RULES[layer.type].explain(layer.args, ins)

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from difflib import get_close_matches
 from math import ceil, floor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .errors import CnncalcError, WarningKind
 from .layers.base import GLOBAL
@@ -24,8 +23,7 @@ class RFError(CnncalcError):
     """A layer or unit that has no receptive field to show (the CLI exits with status 2)."""
 
 
-@dataclass(frozen=True)
-class Growth:
+class Growth(NamedTuple):
     """One layer's row: its output's spatial sizes and its field, relative to the network input.
 
     ``field`` is a :class:`Field`, ``"global"`` or None (no spatial meaning). ``coverage`` is, per
@@ -88,11 +86,11 @@ def trace(report: Report, layer: str | None = None, unit: Sequence[int] | None =
     """The fields of ``report``'s layers and the region that ``unit`` of ``layer`` sees.
 
     Defaults: the last layer with a spatial field, and its centre unit ((n − 1) // 2 per axis).
-    Raises :class:`RFError` for an unknown layer, a layer without a field, or a unit outside the
-    layer's output.
+    Raises :class:`~cnncalc.errors.UnknownLayerError` for an unknown layer, and :class:`RFError` for
+    a layer without a field or a unit outside the layer's output.
     """
     rows = _rows(report)
-    chosen = _choose(rows, layer)
+    chosen = _choose(report, rows, layer)
     region = _region(chosen, tuple(report.input_shape[2:]), unit)
     return Trace(report.name, tuple(report.input_shape[2:]), rows, chosen, region, _notes(rows, chosen))
 
@@ -102,36 +100,38 @@ def _rows(report: Report) -> tuple[Growth, ...]:
     misaligned = {w.layer for w in report.warnings if w.kind == WarningKind.RF}
     aligned: dict[str, bool] = {}
     rows = []
+    last: tuple[object, tuple[float, ...] | None, tuple[int, ...]] = (None, None, ())
     for s in report.layers:
         f = s.receptive_field
         ok = s.name not in misaligned and all(aligned.get(i, True) for i in s.inputs)
         aligned[s.name] = ok
-        cover: tuple[float, ...] | None = None
-        larger: tuple[int, ...] = ()
-        if isinstance(f, Field) and f.rank == len(n):
-            cover = coverage(f, n)
-            larger = tuple(a for a in range(f.rank) if f.size[a] > n[a])
-        elif f == GLOBAL:
-            cover = (1.0,) * len(n)
-        rows.append(Growth(s.name, s.type, tuple(s.output_shape[2:]), f, cover, larger, ok))
+        if f is not last[0]:  # element-wise layers pass their input's field on: computed once per run
+            last = (f, *_cover(f, n))
+        rows.append(Growth(s.name, s.type, tuple(s.output_shape[2:]), f, last[1], last[2], ok))
     return tuple(rows)
 
 
-def _choose(rows: Sequence[Growth], layer: str | None) -> Growth:
+def _cover(f: Field | str | None, n: tuple[int, ...]) -> tuple[tuple[float, ...] | None, tuple[int, ...]]:
+    """A field's coverage of the input, and the axes where it is larger than the input."""
+    if isinstance(f, Field) and f.rank == len(n):
+        return coverage(f, n), tuple(a for a in range(f.rank) if f.size[a] > n[a])
+    if f == GLOBAL:
+        return (1.0,) * len(n), ()
+    return None, ()
+
+
+def _choose(report: Report, rows: Sequence[Growth], layer: str | None) -> Growth:
+    """The layer to locate a unit of: ``layer`` as :func:`~cnncalc.spec.resolve_layer` reads it (a
+    block's name means its last layer), or by default the last layer with a spatial field."""
     if layer is None:
         spatial = [g for g in rows if isinstance(g.field, Field)]
         if not spatial:
             raise RFError("no layer has a spatial receptive field (the input has no spatial axes?)")
         return spatial[-1]
-    by_name = {g.name: g for g in rows}
-    g = by_name.get(layer)
-    if g is None:  # a block or composite name refers to its last layer
-        inside = [g for g in rows if g.name.startswith(layer + ".")]
-        if not inside:
-            close = get_close_matches(layer, list(by_name), n=3)
-            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-            raise RFError(f"no layer named '{layer}'{hint} (`cnncalc summarize` lists them)")
-        g = inside[-1]
+    from .spec import resolve_layer
+
+    target = resolve_layer(report, layer)  # UnknownLayerError (a SpecError) with a did-you-mean
+    g = next(g for g in reversed(rows) if g.name == target)
     if g.field is None:
         raise RFError(
             f"layer '{g.name}' has no receptive field to show: it has no spatial axes, or it follows "

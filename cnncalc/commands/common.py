@@ -3,8 +3,8 @@ running an analysis. Every line printed here passes through :func:`~cnncalc.rend
 
 from __future__ import annotations
 
-import re
 import sys
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
@@ -19,13 +19,19 @@ if TYPE_CHECKING:
 QUIET_KEY = "cnncalc.quiet"
 # The largest size --input accepts: the same bound a spec's input is held to.
 MAX_INPUT_SIZE = 2**31 - 1
-_SIZE = re.compile(r"[0-9]{1,12}")
 
 
 def fail(message: str, status: int = 2) -> NoReturn:
     """Print one safe line to stderr and exit (2: invalid spec or usage; 1: a check failed)."""
     click.echo(f"error: {term_text(message).strip()}", err=True)
     sys.exit(status)
+
+
+def emit(chunks: Iterable[str]) -> None:
+    """Write text that comes in pieces (streamed JSON) to stdout, and end it with a newline."""
+    for chunk in chunks:
+        click.echo(chunk, nl=False)
+    click.echo()
 
 
 def _quiet() -> bool:
@@ -63,7 +69,7 @@ def parse_shape(ctx: click.Context, param: click.Parameter, value: str | None) -
     if value is None:
         return None
     parts = [v.strip() for v in value.replace("x", ",").split(",")]
-    if not 1 <= len(parts) <= 4 or not all(_SIZE.fullmatch(v) for v in parts):
+    if not 1 <= len(parts) <= 4 or not all(v.isascii() and v.isdigit() and len(v) <= 12 for v in parts):
         raise click.BadParameter(
             f"expected channels then 0 to 3 positive whole sizes, e.g. 3,224,224; got {term_text(value)!r}"
         )
@@ -80,9 +86,10 @@ def spec_source(spec: str) -> str | NetSpec:
         from ..zoo import resolve
 
         return resolve(spec) if isinstance(spec, str) else spec  # a parsed NetSpec passes through
-    from ..spec import parse_spec
+    from ..spec import parse_spec, read_spec_source
 
-    return parse_spec("<stdin>", text=sys.stdin.read())
+    name, text = read_spec_source("-")  # bytes, size-limited, decoded as UTF-8 whatever the locale
+    return parse_spec(name, text=text)
 
 
 def run_analysis(spec: str, **kw: Any) -> Report:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from .common import batch_option, fail, input_option, note, quiet_option, run_analysis
+from .common import batch_option, emit, fail, input_option, note, quiet_option, run_analysis
 
 
 def parse_unit(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
@@ -36,16 +36,17 @@ def rf(spec: str, layer: str | None, unit: tuple[int, ...] | None, batch: int, i
 
     SPEC.yaml may be - to read the spec from standard input.
     """
+    from ..errors import CnncalcError
     from ..render import rf as render_rf
-    from ..rf_trace import RFError, trace
+    from ..rf_trace import trace
 
     report = run_analysis(spec, batch=batch, input_shape=input_shape)
     try:
         t = trace(report, layer, unit)
-    except RFError as e:
+    except CnncalcError as e:  # an unknown layer, a layer without a field, a unit outside it
         fail(str(e))
     if fmt == "json":
-        click.echo(render_rf.to_json(t))
+        emit(render_rf.json_chunks(t))
     else:
         render_rf.render(t)
     for text in t.notes:

@@ -8,12 +8,11 @@ string a spec wrote passes through :mod:`cnncalc.render.safe` on its way out.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from fractions import Fraction
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from ..layers.base import GLOBAL
@@ -28,6 +27,8 @@ CSV_COLUMNS = (
 )
 _DECIMAL = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 _BINARY = ((1024**4, "TiB"), (1024**3, "GiB"), (1024**2, "MiB"), (1024, "KiB"))
+_SCIENTIFIC = 10**150  # integers from here on are shown as 1.23e402 (str() refuses past 4,300 digits)
+_HUMAN_SCIENTIFIC = 10**15  # human(): past 1,000 T
 
 
 def _hundredths(n: int, factor: int) -> str:
@@ -53,7 +54,7 @@ def scientific(n: int) -> str:
 
 def int_text(n: int) -> str:
     """An exact integer with thousands separators (``138,357,544``); scientific past 10¹⁵⁰."""
-    return f"{n:,}" if abs(n) < 10**150 else scientific(n)
+    return f"{n:,}" if -_SCIENTIFIC < n < _SCIENTIFIC else scientific(n)
 
 
 def human(n: int, unit: str = "") -> str:
@@ -61,7 +62,7 @@ def human(n: int, unit: str = "") -> str:
     suffix = " " + unit if unit else ""
     if abs(n) < 1000:
         return f"{n:,}{suffix}"
-    if abs(n) >= 10**15:
+    if abs(n) >= _HUMAN_SCIENTIFIC:
         return f"{scientific(n)}{suffix}"
     factor, prefix = next((f, p) for f, p in _DECIMAL if abs(n) >= f)
     return f"{_hundredths(n, factor)} {prefix}{unit}"
@@ -79,7 +80,7 @@ def human_bytes(n: int) -> str:
 
 def plain_int(n: int) -> str:
     """An exact integer without separators (``224``); scientific past 10¹⁵⁰."""
-    return str(n) if abs(n) < 10**150 else scientific(n)
+    return str(n) if -_SCIENTIFIC < n < _SCIENTIFIC else scientific(n)
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
@@ -118,8 +119,45 @@ def finite(v: Any) -> Any:
     return v
 
 
+_ENCODER = json.JSONEncoder(allow_nan=False, separators=(", ", ": "))
+
+
 def _dumps(v: Any) -> str:
-    return json.dumps(v, allow_nan=False, separators=(", ", ": "))
+    """``v`` as compact JSON on one line; a non-finite float becomes a string (see :func:`finite`)."""
+    try:
+        return _ENCODER.encode(v)
+    except ValueError:  # NaN or Infinity somewhere (never in cnncalc's own numbers): rare, so checked late
+        return _ENCODER.encode(finite(v))
+
+
+BATCH = 1000  # rows per chunk of streamed JSON
+
+
+def json_chunks(doc: Mapping[str, Any], rows: Mapping[str, Iterable[Mapping[str, Any]]]) -> Iterator[str]:
+    """:func:`json_document`'s text in pieces of at most :data:`BATCH` rows, so that a caller can
+    write a 250,000-layer report without holding all of its text at once."""
+    for i, (key, value) in enumerate(doc.items()):
+        head = ("{\n" if i == 0 else ",\n") + f"  {json.dumps(key)}: "
+        if key in rows:
+            yield from _list_chunks(head, rows[key])
+        elif isinstance(value, Mapping) and value:  # a small object: one key per line
+            inner = ",\n    ".join(f"{json.dumps(k)}: {_dumps(v)}" for k, v in value.items())
+            yield f"{head}{{\n    {inner}\n  }}"
+        else:
+            yield head + _dumps(value)
+    yield "\n}" if doc else "{}"
+
+
+def _list_chunks(head: str, items: Iterable[Mapping[str, Any]]) -> Iterator[str]:
+    it = iter(items)
+    batch = list(islice(it, BATCH))
+    if not batch:
+        yield head + "[]"
+        return
+    yield head + "[\n    " + ",\n    ".join(map(_dumps, batch))
+    while batch := list(islice(it, BATCH)):
+        yield ",\n    " + ",\n    ".join(map(_dumps, batch))
+    yield "\n  ]"
 
 
 def json_document(doc: Mapping[str, Any], rows: Mapping[str, Iterable[Mapping[str, Any]]]) -> str:
@@ -130,27 +168,40 @@ def json_document(doc: Mapping[str, Any], rows: Mapping[str, Iterable[Mapping[st
 
     ``doc`` gives the keys in order; a key of ``rows`` takes its elements from there instead.
     """
-    parts = []
-    for key, value in doc.items():
-        head = f"  {json.dumps(key)}: "
-        if key in rows:
-            items = ",\n    ".join(map(_dumps, rows[key]))
-            parts.append(f"{head}[\n    {items}\n  ]" if items else f"{head}[]")
-        elif isinstance(value, Mapping) and value:  # a small object: one key per line
-            inner = ",\n    ".join(f"{json.dumps(k)}: {_dumps(v)}" for k, v in value.items())
-            parts.append(f"{head}{{\n    {inner}\n  }}")
-        else:
-            parts.append(head + _dumps(value))
-    return "{\n" + ",\n".join(parts) + "\n}"
+    return "".join(json_chunks(doc, rows))
+
+
+def _json_rows(layers: Iterable[LayerStats]) -> Iterator[dict[str, Any]]:
+    """:func:`~cnncalc.analysis.layer_dict` for JSON only, cheaper: tuples stay tuples (JSON arrays
+    either way), args are not copied, and a run of layers sharing one field shares its dict."""
+    last: tuple[object, dict[str, list[int | float]] | None] = (None, None)
+    for s in layers:
+        f = s.receptive_field
+        if f is not last[0]:
+            last = (f, s.rf_dict())
+        args = s.args if type(s.args) is dict else dict(s.args)
+        yield {
+            "name": s.name, "type": s.type, "inputs": s.inputs, "output_shape": s.output_shape, "params": s.params,
+            "trainable_params": s.trainable_params, "buffers": s.buffers, "macs": s.macs, "flops": s.flops,
+            "activation_elements": s.activation_elements, "activation_bytes": s.activation_bytes,
+            "param_bytes": s.param_bytes, "frozen": s.frozen, "line": s.line, "receptive_field": last[1],
+            "receptive_field_global": f == GLOBAL, "args": args,
+        }
+
+
+def json_report_chunks(report: Report) -> Iterator[str]:
+    """The report as JSON, in pieces (see :func:`json_chunks`)."""
+    doc = report.to_dict(layers=False)
+    return json_chunks(doc, {"layers": _json_rows(report.layers), "warnings": doc["warnings"]})
 
 
 def to_json(report: Report) -> str:
-    """The report as JSON (the keys of :meth:`Report.to_dict`; one layer per line)."""
-    from ..analysis import layer_dict
+    """The report as JSON: the keys of :meth:`Report.to_dict`, one layer (and one warning) per line.
 
-    doc = report.to_dict(layers=False)
-    rows = (finite(layer_dict(s)) for s in report.layers)
-    return json_document(doc, {"layers": rows, "warnings": doc["warnings"]})
+    Numbers are exact integers (fractional receptive fields are floats); there is never a NaN or an
+    Infinity (a non-finite float a spec held is written as the string "nan" or "inf").
+    """
+    return "".join(json_report_chunks(report))
 
 
 # ---- CSV ---------------------------------------------------------------------------------------
@@ -172,6 +223,9 @@ def _row(s: LayerStats) -> list[object]:
 
 def to_csv(report: Report) -> str:
     """One row per layer. ``inputs`` is a JSON list of names (a name may hold spaces or commas)."""
+    import csv
+    import io
+
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(CSV_COLUMNS)

@@ -5,14 +5,16 @@ Names a spec wrote pass through :mod:`cnncalc.render.safe` (rich ``Text`` in the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from fractions import Fraction
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ..layers.base import GLOBAL
 from ..layers.conv import AXES
 from ..rf import Field, Q, plain
-from . import json_document, plain_int
+from . import json_chunks as render_json_chunks
+from . import plain_int
 from .safe import rich_text, term_text
 
 if TYPE_CHECKING:
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from ..rf_trace import Growth, Region, Trace
 
 BAR = 10
+RICH_ROWS = 2000  # past this many layers the table is plain aligned text (rich's layout is too slow)
 COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
     ("layer", "left"), ("type", "left"), ("output", "left"), ("size", "right"), ("stride", "right"),
     ("padding", "right"), ("centre", "right"), ("covers", "right"), ("", "left"),
@@ -76,22 +79,30 @@ def to_dict(t: Trace) -> dict[str, Any]:
     }
 
 
-def to_json(t: Trace) -> str:
-    """:func:`to_dict` as JSON, one layer per line (see :func:`cnncalc.render.json_document`)."""
+def json_chunks(t: Trace) -> Iterator[str]:
+    """:func:`to_dict` as JSON in pieces, one layer per line (see :func:`cnncalc.render.json_chunks`)."""
     doc = {"name": t.name, "input": list(t.input), "layers": [], "unit": _region_dict(t.region), "notes": list(t.notes)}
-    return json_document(doc, {"layers": map(_row_dict, t.rows)})
+    return render_json_chunks(doc, {"layers": map(_row_dict, t.rows)})
+
+
+def to_json(t: Trace) -> str:
+    return "".join(json_chunks(t))
 
 
 # ---- table -------------------------------------------------------------------------------------
 
 def _num(x: Q) -> str:
+    if type(x) is int:
+        return plain_int(x)
     v = plain(x)
     return f"{v:g}" if isinstance(v, float) else plain_int(v)
 
 
 def _axes(values: Sequence[Q]) -> str:
-    texts = [_num(v) for v in values]
-    return texts[0] if len(set(texts)) == 1 else "×".join(texts)
+    first = values[0]
+    if all(v == first for v in values):
+        return _num(first)
+    return "×".join(map(_num, values))
 
 
 def _bar(share: float) -> str:
@@ -100,23 +111,29 @@ def _bar(share: float) -> str:
     return "█" * full + ("▏▎▍▌▋▊▉"[rest - 1] if rest else "")
 
 
+@lru_cache(maxsize=1024)
+def _field_cells(f: Field | str | None, aligned: bool) -> tuple[str, str, str, str]:
+    """size, stride, padding and centre (cached: a long run of equal fields costs one)."""
+    if isinstance(f, Field):
+        return ("" if aligned else "~") + _axes(f.size), _axes(f.stride), _axes(f.padding), _axes(f.centre())
+    return ("global", "", "", "") if f == GLOBAL else ("—", "", "", "")
+
+
+@lru_cache(maxsize=1024)
+def _cover_cells(coverage: tuple[float, ...] | None, larger: bool) -> tuple[str, str]:
+    """covers and the bar (cached like :func:`_field_cells`)."""
+    if coverage is None:
+        return "", ""
+    share = 1.0
+    for c in coverage:
+        share *= c
+    pct = "×".join(dict.fromkeys(f"{100 * c:.0f}%" for c in coverage))
+    return pct + ("+" if larger else ""), _bar(share)
+
+
 def cells(g: Growth) -> list[str]:
     """A row's cells after layer, type and output: size, stride, padding, centre, covers, bar."""
-    dim = "" if g.aligned else "~"
-    if isinstance(g.field, Field):
-        f = g.field
-        field = [dim + _axes(f.size), _axes(f.stride), _axes(f.padding), _axes(f.centre())]
-    elif g.field == GLOBAL:
-        field = ["global", "", "", ""]
-    else:
-        field = ["—", "", "", ""]
-    if g.coverage is None:
-        return [*field, "", ""]
-    share = 1.0
-    for c in g.coverage:
-        share *= c
-    pct = "×".join(dict.fromkeys(f"{100 * c:.0f}%" for c in g.coverage))
-    return [*field, pct + ("+" if g.larger else ""), _bar(share)]
+    return [*_field_cells(g.field, g.aligned), *_cover_cells(g.coverage, bool(g.larger))]
 
 
 def _interval(a: Any, b: Any) -> str:
@@ -154,11 +171,43 @@ def _console() -> Console:
     return console if console.is_terminal else Console(width=200)
 
 
+def _header(t: Trace) -> str:
+    return f"{term_text(t.name)}  input {_dims(t.input)}  receptive fields"
+
+
+LEGEND = (
+    "size r, effective stride S and padding P per axis, in input pixels; centre = input coordinate "
+    "of the first unit's centre; covers = min(r, N)/N ('+': r > N); '~': misaligned branches"
+)
+
+
+def plain_lines(t: Trace) -> Iterator[str]:
+    """The table as plain aligned text, for very long nets (linear, and fast)."""
+    body = [[term_text(g.name), term_text(g.type), _dims(g.spatial) or "—", *cells(g)] for g in t.rows]
+    head = [name for name, _ in COLUMNS]
+    widths = [max(len(r[i]) for r in (head, *body)) for i in range(len(head))]
+    fmt = "  " + "  ".join(
+        f"{{:{'>' if justify == 'right' else '<'}{w}}}" for (_, justify), w in zip(COLUMNS, widths, strict=True)
+    )
+    yield _header(t)
+    yield fmt.format(*head).rstrip()
+    yield "  " + "─" * (sum(widths) + 2 * (len(widths) - 1))
+    for r in body:
+        yield fmt.format(*r).rstrip()
+    yield LEGEND
+    yield from region_lines(t)
+
+
 def render(t: Trace, console: Console | None = None) -> None:
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
+    if len(t.rows) > RICH_ROWS and console is None:
+        import click
+
+        click.echo("\n".join(plain_lines(t)))
+        return
     console = console or _console()
     table = Table(box=box.SIMPLE_HEAD, header_style="bold")
     for name, justify in COLUMNS:
@@ -167,10 +216,6 @@ def render(t: Trace, console: Console | None = None) -> None:
         table.add_row(rich_text(g.name), rich_text(g.type), _dims(g.spatial) or "—", *cells(g))
     console.print(Text.assemble(rich_text(t.name, "bold"), f"  input {_dims(t.input)}  receptive fields"))
     console.print(table)
-    console.print(
-        "size r, effective stride S and padding P per axis, in input pixels; centre = input coordinate "
-        "of the first unit's centre; covers = min(r, N)/N ('+': r > N); '~': misaligned branches",
-        style="dim", markup=False, highlight=False,
-    )
+    console.print(LEGEND, style="dim", markup=False, highlight=False)
     for line in region_lines(t):
         console.print(line, markup=False, highlight=False, emoji=False)

@@ -20,25 +20,35 @@ JSON needs none of these: ``json.dumps`` (ASCII output) escapes every control ch
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import re
+
     from rich.text import Text
 
 # Characters that separate words: a run of them is shown as one space. (\x1c-\x1f count as
 # whitespace for str.split but are control characters: they are shown visibly instead.)
-_SPACE = re.compile("[\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
+SPACE = "[\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+"
+MARKDOWN = r"([\\`*_{}\[\]<>()#+!|~&$])"
 _UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 _NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]<>()#+!|~&$])")
+
+
+@cache
+def _pattern(text: str) -> re.Pattern[str]:
+    """A compiled pattern, compiled on first use (start-up pays for no regex it does not use)."""
+    import re
+
+    return re.compile(text)
 
 
 @lru_cache(maxsize=4096)
 def _visible(ch: str) -> str:
     """One character as it may be shown: itself, or a visible escape such as ``\\x1b``."""
+    import unicodedata
+
     if ch.isprintable() or unicodedata.category(ch) not in _UNSAFE_CATEGORIES:
         return ch
     if ch in _NAMED:
@@ -63,7 +73,7 @@ def term_text(s: str) -> str:
     visibly (``\\x1b``, ``\\u202e``)."""
     if s.isprintable() and "  " not in s:
         return s
-    return data_text(_SPACE.sub(" ", s))
+    return data_text(_pattern(SPACE).sub(" ", s))
 
 
 def rich_text(s: str, style: str = "") -> Text:
@@ -75,4 +85,4 @@ def rich_text(s: str, style: str = "") -> Text:
 
 def md_text(s: str) -> str:
     """:func:`term_text` for a Markdown table cell: its punctuation (``|``, ``[``, ``*``, …) escaped."""
-    return _MARKDOWN.sub(r"\\\1", term_text(s))
+    return _pattern(MARKDOWN).sub(r"\\\1", term_text(s))
