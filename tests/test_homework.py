@@ -158,6 +158,12 @@ def test_solve_lists_every_pair(n: int, f: int, out: int) -> None:
         assert p.exact == ((n + 2 * p.padding - f) % p.stride == 0)
 
 
+@pytest.mark.parametrize(("n", "f", "out"), [(224, 2, 112), (7, 3, 3), (112, 3, 56), (9, 2, 4)])
+def test_solve_pools_keep_padding_within_half_the_window(n: int, f: int, out: int) -> None:
+    sol = calc.solve(n, f, out, pool=True)
+    assert {(p.stride, p.padding) for p in sol.pairs} == brute(n, f, out, f // 2)
+
+
 def test_solve_the_lecture_question() -> None:
     d = run_json("solve", "--n", "64", "--f", "3", "--out", "32")
     assert [(p["stride"], p["padding"], p["exact"]) for p in d["pairs"]] == [(2, 1, False)]
@@ -241,6 +247,11 @@ def test_check_wrong_answer_exits_1_with_the_right_value(tmp_path: Path) -> None
     assert "✗ params  150: the right value is 156" in res.stdout
     records = json.loads(run("check", LENET, answers, "--format", "json").stdout)["answers"]
     assert [(r["field"], r["right"], r["value"]) for r in records] == [("params", False, 156), ("shape", True, [6, 28, 28])]
+
+
+def test_check_shape_in_the_lectures_order_gets_a_hint(tmp_path: Path) -> None:
+    res = run("check", LENET, write(tmp_path, "C1: {shape: [28, 28, 6]}\n"))
+    assert res.exit_code == 1 and "H×W×C order" in res.stdout
 
 
 def test_check_tolerance(tmp_path: Path) -> None:

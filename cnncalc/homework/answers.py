@@ -278,7 +278,12 @@ def _mark_layer(report: Report, s: LayerStats, c: Claim) -> Mark:
         "memory": s.activation_bytes, "rf": _rf_value(s),
     }[c.field]
     ok = _compare(c, right)
-    return Mark(c, ok, right, () if ok else tuple(explain_layer(report, s, c.field)))
+    if ok:
+        return Mark(c, ok, right)
+    why = explain_layer(report, s, c.field)
+    if c.field == "shape" and dims(c.value) == (*shape[1:], shape[0]):
+        why = ["that is the shape in H×W×C order; cnncalc's shapes are channels first (C, H, W)", *why]
+    return Mark(c, ok, right, tuple(why))
 
 
 def _mark_total(report: Report, c: Claim) -> Mark:
