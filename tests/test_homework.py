@@ -300,6 +300,9 @@ def test_check_questions_file(tmp_path: Path) -> None:
     wrong = write(tmp_path, "- run: conv 7 3 --stride 2\n  expect: {size: 2}\n", "wrong.yaml")
     res = run("check", wrong)
     assert res.exit_code == 1 and "the right value is 3" in res.stdout
+    strict = write(tmp_path, "- run: cnncalc chain 7x7 conv3/1,s3 --strict\n  expect: {conv1: {size: 2}}\n", "s.yaml")
+    res = run("check", strict)
+    assert res.exit_code == 2 and "token 'conv3/1,s3'" in res.stderr and ":1:8:" in res.stderr
     bad = write(tmp_path, "- run: rm -rf /\n  expect: {size: 2}\n", "bad.yaml")
     res = run("check", bad)
     assert res.exit_code == 2 and ":1:8:" in res.stderr

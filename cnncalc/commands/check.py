@@ -101,7 +101,8 @@ def _question(q: Question, base: Path) -> list[Mark]:
         raise SpecError("run: --help is not a question", q.loc)
     try:
         if argv[0] == "chain":
-            marks = mark_all(analyze_chain(argv[1:]), q.layer_claims())
+            params = _params(calc.chain, argv, q.loc)
+            marks = mark_all(analyze_chain(params["tokens"], strict=params["strict"]), q.layer_claims())
             return [replace(m, claim=replace(m.claim, target=f"{q.run}: {m.claim.target}")) for m in marks]
         if argv[0] == "apply":
             params = _params(apply_mod.apply_cmd, argv, q.loc)
