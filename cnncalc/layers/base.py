@@ -9,7 +9,7 @@ raise :class:`ShapeError` for anything the shapes make impossible. They never se
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -313,6 +313,13 @@ class Torch:
     in order. ``functions`` are the dotted paths of the functions that import as this rule
     (``torch.nn.functional.relu``, ``torch.relu``, ``operator.add``), ``methods`` the tensor methods
     (``relu``, ``relu_``).
+
+    Where torch has no class for the layer, ``module`` is a factory defined in the rule's own file
+    that imports torch when called and returns the module class named ``cls`` (build calls it;
+    export copies the class's source out of that file, without importing torch). A module may have
+    a ``counted`` method computing the same output with plain matmuls, for the layers whose
+    kernels FlopCounterMode cannot see (LSTM, attention): verify measures MACs on it. ``aliases``
+    are further class names (other libraries' modules) that import as this rule.
     """
 
     cls: str
@@ -320,6 +327,8 @@ class Torch:
     functions: tuple[str, ...] = ()
     methods: tuple[str, ...] = ()
     function: TorchFunction | None = None
+    module: Callable[[], type] | None = None
+    aliases: tuple[str, ...] = ()
 
     @property
     def per_rank(self) -> bool:
@@ -328,8 +337,9 @@ class Torch:
     def classes(self) -> tuple[str, ...]:
         """The ``torch.nn`` class names that import as this rule (none for a function layer)."""
         if self.function is not None:
-            return ()
-        return tuple(self.cls.format(nd=nd) for nd in (1, 2, 3)) if self.per_rank else (self.cls,)
+            return self.aliases
+        own = tuple(self.cls.format(nd=nd) for nd in (1, 2, 3)) if self.per_rank else (self.cls,)
+        return own + self.aliases
 
     def defaults(self) -> dict[str, Any]:
         """torch's constructor parameters that build and export may pass, in order, with defaults."""

@@ -71,7 +71,10 @@ def function_module(cls: str, fn: TorchFunction) -> type[Function]:
 def make_module(rule: Rule, call: TorchCall) -> nn.Module:
     name, kwargs = call
     fn = rule.torch.function
-    cls = function_module(name, fn) if fn is not None else getattr(nn, name)
+    if rule.torch.module is not None:
+        cls = rule.torch.module()  # a class the rule's own file defines (torch has none)
+    else:
+        cls = function_module(name, fn) if fn is not None else getattr(nn, name)
     return cls(**kwargs)
 
 

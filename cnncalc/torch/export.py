@@ -9,8 +9,11 @@ build, so export and verify agree. Writing the source does not import torch (onl
 
 from __future__ import annotations
 
+import ast
+import inspect
 import keyword
 import re
+import textwrap
 import unicodedata
 from collections.abc import Mapping
 from functools import reduce
@@ -39,7 +42,21 @@ def class_name(spec_name: str) -> str:
     return name
 
 
-def render_call(call: TorchCall, defaults: Mapping[str, Any]) -> str:
+def module_source(rule: Rule) -> str:
+    """The source of the module class a rule's own file defines inside its ``torch.module`` factory
+    (read from the file, so torch is not imported), dedented to stand at the top of a module."""
+    factory = rule.torch.module
+    assert factory is not None
+    text = textwrap.dedent(inspect.getsource(factory))
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.ClassDef) and node.name == rule.torch.cls:
+            segment = ast.get_source_segment(text, node)
+            assert segment is not None
+            return textwrap.dedent(" " * node.col_offset + segment)
+    raise AssertionError(f"{factory.__qualname__} defines no class {rule.torch.cls}")  # a rule-file bug
+
+
+def render_call(call: TorchCall, defaults: Mapping[str, Any], prefix: str = "nn.") -> str:
     """``nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)``: required arguments by position,
     the others by keyword and only where they differ from torch's default (``defaults``, in
     torch's order, from the rule's torch data)."""
@@ -51,7 +68,7 @@ def render_call(call: TorchCall, defaults: Mapping[str, Any]) -> str:
             pos.append(literal(value))
         elif value != d or type(value) is not type(d):
             kw.append(f"{arg}={literal(value)}")
-    return f"nn.{name}({', '.join(pos + kw)})"
+    return f"{prefix}{name}({', '.join(pos + kw)})"
 
 
 def function_expr(fn: TorchFunction, kwargs: Mapping[str, Any], args: list[str]) -> str:
@@ -69,8 +86,9 @@ def _layer_lines(rule: Rule, call: TorchCall, key: str, args: list[str], frozen:
     fn = rule.torch.function
     if fn is not None:
         return None, f"{key} = {function_expr(fn, call[1], args)}"
-    init = f"self.{key} = {render_call(call, rule.torch.defaults())}{'.requires_grad_(False)' if frozen else ''}"
-    return init, f"{key} = self.{key}({args[0]})"
+    prefix = "" if rule.torch.module is not None else "nn."
+    init = f"self.{key} = {render_call(call, rule.torch.defaults(), prefix)}{'.requires_grad_(False)' if frozen else ''}"
+    return init, f"{key} = self.{key}({', '.join(args)})"
 
 
 def to_pytorch_source(
@@ -89,8 +107,11 @@ def to_pytorch_source(
     keys = python_names([layer.name for layer in spec.layers])
     var = {INPUT: "x", **keys}
     init, body = [], []
+    classes: dict[str, str] = {}  # module classes the rules define (torch has none), by name
     for layer in spec.layers:
         rule = RULES[layer.type]
+        if rule.torch.module is not None and rule.torch.cls not in classes:
+            classes[rule.torch.cls] = module_source(rule)
         call = rule.to_torch(layer.args, [shapes[i] for i in layer.inputs])
         key = keys[layer.name]
         note = "" if key == layer.name else f'  # "{source_text(layer.name)}"'
@@ -98,12 +119,21 @@ def to_pytorch_source(
         if line is not None:
             init.append(line + note)
         body.append(fwd + note)
-    return _module_text(spec, class_name(spec.name), report.input_shape[1:], init, body, keys[spec.layers[-1].name])
+    return _module_text(
+        spec, class_name(spec.name), report.input_shape[1:], init, body, keys[spec.layers[-1].name], classes
+    )
 
 
 def _module_text(
-    spec: NetSpec, cls: str, shape: tuple[int, ...], init: list[str], body: list[str], out: str
+    spec: NetSpec,
+    cls: str,
+    shape: tuple[int, ...],
+    init: list[str],
+    body: list[str],
+    out: str,
+    classes: Mapping[str, str],
 ) -> str:
+    helpers = [line for source in classes.values() for line in ("", "", *source.rstrip().splitlines())]
     dims = ", ".join(map(str, shape))
     head = source_text(f"{spec.name}: written by `cnncalc export` from {Path(spec.file).name}.")
     lines = [
@@ -112,8 +142,11 @@ def _module_text(
         f"Input: a tensor of shape (N, {dims}). Needs only torch.",
         '"""',
         "",
+        *(["import math", ""] if classes else []),
         "import torch",
         "from torch import nn",
+        *(["from torch.nn import functional as F"] if classes else []),
+        *helpers,
         "",
         "",
         f"class {cls}(nn.Module):",

@@ -210,6 +210,11 @@ def measure(net: Net, x: torch.Tensor) -> tuple[dict[str, tuple[int, ...]], dict
     net.eval()
     counter = FlopCounterMode(display=False)
     probe = _Probe(net, counter)
+    # modules whose kernels FlopCounterMode cannot see (LSTM, attention) run their ``counted``
+    # forward, the same output through plain matmuls (docs/conventions.md)
+    counted = [m for m in net.layers.values() if hasattr(m, "counted")]
+    for m in counted:
+        m.forward = m.counted
     try:
         with torch.no_grad(), counter:
             net(x)
@@ -217,6 +222,8 @@ def measure(net: Net, x: torch.Tensor) -> tuple[dict[str, tuple[int, ...]], dict
         raise BuildError(probe.current, f"{type(e).__name__}: {e}") from e
     finally:
         probe.remove()
+        for m in counted:
+            del m.forward
     return probe.shapes, probe.flops, counter.get_total_flops()
 
 
