@@ -7,7 +7,8 @@
     adds less than 2 % over a bare ``perf_counter`` loop around ``net(x)``: the median of per-round
     ratios, on ResNet-50 and on LeNet-5 (where a fixed per-call cost shows most).
 
-Rounds interleave the two sides (A, B, B, A, …) so that a machine whose load drifts biases neither.
+On a shared, loaded machine use ``--threads 1 --cpu-time``: the process's CPU time is not inflated
+by waiting for a core, as the wall clock is. Rounds interleave the two sides (A, B, B, A, …) so that a machine whose load drifts biases neither.
 Needs torchvision: run with /opt/tvenv/bin/python benchmarks/bench_fidelity.py [--rounds 15]
 [--threads 2] [--batch 1]. Weights are random (weights=None): speed does not depend on their values.
 """
@@ -29,12 +30,18 @@ from cnncalc.torch.build import build
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 
 
-def bare(fn: Callable[[], object], number: int) -> float:
-    """Seconds per call of a bare loop."""
-    t0 = time.perf_counter()
-    for _ in range(number):
-        fn()
-    return (time.perf_counter() - t0) / number
+TIMER: Callable[[], float] = time.perf_counter  # --cpu-time: time.process_time
+
+
+def bare(fn: Callable[[], object], number: int, samples: int = 1) -> float:
+    """Median seconds per call over ``samples`` spans of ``number`` calls of a bare loop."""
+    times = []
+    for _ in range(samples):
+        t0 = TIMER()
+        for _ in range(number):
+            fn()
+        times.append((TIMER() - t0) / number)
+    return statistics.median(times)
 
 
 def interleaved(a: Callable[[], float], b: Callable[[], float], rounds: int) -> tuple[list[float], list[float]]:
@@ -74,28 +81,34 @@ def fidelity(batch: int, rounds: int, number: int) -> float:
         for m in (ours, theirs):  # warm-up
             for _ in range(3):
                 m(x)
-        ta, tb = interleaved(lambda: bare(lambda: ours(x), number), lambda: bare(lambda: theirs(x), number), rounds)
+        ta, tb = interleaved(lambda: bare(lambda: ours(x), 1, number), lambda: bare(lambda: theirs(x), 1, number), rounds)
     return report(f"(a) ResNet-50 forward, batch {batch}, {torch.get_num_threads()} threads, float32, eval",
                   ta, tb, ("cnncalc Net", "torchvision"))
 
 
-def overhead(spec: str, batch: int, rounds: int, number: int) -> float:
-    s = Settings(batches=(batch,), warmup=0, repeat=1)
-    net = build(parse_spec(SPECS / spec), None, "cpu")
-    runner = Runner(net, torch.device("cpu"), s, tuple(parse_spec(SPECS / spec).input_shape))
-    x = runner.input(batch, tuple(parse_spec(SPECS / spec).input_shape))
+def overhead(spec: str, batch: int, rounds: int, samples: int) -> float:
+    """Per round: the harness's median per-call time over ``samples`` samples, against a bare loop's
+    median over as many spans of the same number of calls."""
+    parsed = parse_spec(SPECS / spec)
+    shape = tuple(parsed.input_shape)
+    net = build(parsed, None, "cpu")
+    runner = Runner(net, torch.device("cpu"), Settings(batches=(batch,)), shape)
+    x = runner.input(batch, shape)
     step = runner.step(x)
-    clock = Clock(torch.device("cpu"))
+    clock = Clock(torch.device("cpu"), TIMER)
+    calls = [1]
     with runner.context():
         for _ in range(3):
             net(x)
 
         def harness() -> float:
-            t = measure(step, clock, warmup=0, repeat=number, min_time=0)
+            t = measure(step, clock, warmup=0, repeat=samples, min_time=0)
+            calls[0] = t.number
             return t.median
 
-        ta, tb = interleaved(harness, lambda: bare(lambda: net(x), number), rounds)
-    return report(f"(b) harness vs bare loop: {spec}, batch {batch}", ta, tb, ("cnncalc harness", "bare loop"))
+        ta, tb = interleaved(harness, lambda: bare(lambda: net(x), calls[0], samples), rounds)
+    return report(f"(b) harness vs bare loop: {spec}, batch {batch}, {calls[0]} call(s) per sample",
+                  ta, tb, ("cnncalc harness", "bare loop"))
 
 
 def main() -> None:
@@ -104,14 +117,21 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--skip-torchvision", action="store_true", help="only (b)")
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="time with the process's CPU time (time.process_time), which a loaded, shared machine "
+                    "disturbs far less than the wall clock; use with --threads 1")
     args = ap.parse_args()
+    global TIMER
+    if args.cpu_time:
+        TIMER = time.process_time
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    clock = "process CPU time" if args.cpu_time else "wall clock"
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {clock}")
     if not args.skip_torchvision:
         fidelity(args.batch, args.rounds, number=3)
-    overhead("resnet50.yaml", args.batch, args.rounds, number=3)
-    overhead("lenet5.yaml", 1, args.rounds, number=200)
+    overhead("resnet50.yaml", args.batch, args.rounds, samples=3)
+    overhead("lenet5.yaml", 1, args.rounds, samples=20)
 
 
 if __name__ == "__main__":

@@ -64,6 +64,8 @@ def test_smoke_json_schema(tiny, tmp_path):
         assert res["throughput"] == pytest.approx(res["batch"] / (lat["median"] / 1e3))
         assert res["achieved_flops"] == pytest.approx(res["flops_per_call"] / (lat["median"] / 1e3))
         assert res["memory"]["analytic"] == "inference_peak_bytes"
+        if res["memory"]["measured_bytes"] is not None:  # Linux: resident-set growth + the weights
+            assert res["memory"]["measured_bytes"] >= 4 * (224 + 20_490)
         assert res["layers"] is None
 
 
