@@ -254,6 +254,13 @@ def test_check_shape_in_the_lectures_order_gets_a_hint(tmp_path: Path) -> None:
     assert res.exit_code == 1 and "H×W×C order" in res.stdout
 
 
+def test_check_a_size_where_there_is_none(tmp_path: Path) -> None:
+    # F6 is a linear layer: its output (84,) has no spatial size, and its field is global
+    res = run("check", LENET, write(tmp_path, "F6: {size: 84, rf: 32}\noutput: {rf: global}\n"))
+    assert res.exit_code == 1
+    assert "✗ size" in res.stdout and "✗ rf" in res.stdout and "✓ rf  global" in res.stdout
+
+
 def test_check_tolerance(tmp_path: Path) -> None:
     # "LeNet: 60k parameters": 61,706 is within 5 % of 60,000 (2.8 %) but not within 2 %
     assert run("check", LENET, write(tmp_path, "total: {params: 60k, tolerance: 5%}\n")).exit_code == 0

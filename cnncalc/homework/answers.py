@@ -254,8 +254,8 @@ def _compare(c: Claim, right: Any) -> bool:
         what = {"shape": "a list like [6, 28, 28]", "size": "an int or a list like [28, 28]",
                 "rf": "an int, a list or 'global'"}[c.field]
         raise SpecError(f"'{c.target}': {c.field}: cannot read {str(c.value)!r:.40}; expected {what}", c.loc)
-    if right == "global" or right is None:
-        return False
+    if right == "global" or right is None or len(right) == 0:
+        return False  # a global field, no field, or no spatial size: no number is right
     want = tuple(right)
     if len(got) == 1 and c.field in ("size", "rf"):
         return all(Fraction(w) == got[0] for w in want)
@@ -308,7 +308,11 @@ def explain_layer(report: Report, s: LayerStats, field: str) -> list[str]:
         return [f"{'×'.join(map(str, s.output_shape))} = {elems:,} values × {report.memory.bytes_per_element} "
                 f"bytes ({report.dtype}) = {s.activation_bytes:,} bytes"]
     if field == "rf":
+        if s.receptive_field == GLOBAL:
+            return ["global: every output unit sees the whole input (after a flatten, linear or global pool)"]
         return _explain_rf(report, s, ins)
+    if field == "size" and len(s.output_shape) <= 2:
+        return [f"the output {list(s.output_shape[1:])} has no spatial axes, so no size"]
     if field == "flops":
         return [f"flops = 2 per MAC ({s.macs:,}) plus bias, norm, activation and pooling operations "
                 "(docs/conventions.md) = " + f"{s.flops:,}"]
