@@ -173,3 +173,40 @@ def test_real_pseudo_terminal_60_columns() -> None:
     os.close(master)
     text = tidy(b"".join(chunks).decode().replace("\r\n", "\n"))
     assert text == (GOLDEN / "summarize_googlenet_60.txt").read_text(encoding="utf-8")
+
+
+# ---- the rf table ---------------------------------------------------------------------------------
+
+def rf_rendered(spec: str, width: int) -> str:
+    from cnncalc.render.rf import render as render_rf
+    from cnncalc.rf_trace import trace
+
+    buf = io.StringIO()
+    console = Console(width=width, file=buf, force_terminal=True, color_system=None, legacy_windows=False)
+    render_rf(trace(cnncalc.analyze(ROOT / "specs" / f"{spec}.yaml")), console=console)
+    return tidy(buf.getvalue())
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_rf_golden(width: int) -> None:
+    check_golden(f"rf_googlenet_{width}", rf_rendered("googlenet", width))
+
+
+@pytest.mark.parametrize("width", [60, 80])
+def test_rf_keeps_names_and_whole_values(width: int) -> None:
+    """The rf table in a narrow terminal: the layer column stays, 112×112 is never cut to '112×11',
+    and the columns left out are named."""
+    from cnncalc.render.rf import cells
+    from cnncalc.rf_trace import trace
+
+    text = rf_rendered("vgg16", width)
+    assert max(len(line) for line in text.splitlines()) <= width
+    rows = body_rows(text)
+    t = trace(cnncalc.analyze(ROOT / "specs" / "vgg16.yaml"))
+    assert len(rows) == len(t.rows)
+    for g, line in zip(t.rows, rows, strict=True):
+        words = line.split()
+        assert words[0] == g.name
+        assert ("×".join(map(str, g.spatial)) or "—") in words  # the output size whole (112×112, 7×7)
+        assert cells(g)[0] in words  # the field size whole (212, global)
+    assert "hidden to fit" in text and "--format json" in text

@@ -164,13 +164,6 @@ def region_lines(t: Trace) -> list[str]:
     return lines
 
 
-def _console() -> Console:
-    from rich.console import Console
-
-    console = Console()
-    return console if console.is_terminal else Console(width=200)
-
-
 def _header(t: Trace) -> str:
     return f"{term_text(t.name)}  input {_dims(t.input)}  receptive fields"
 
@@ -198,24 +191,54 @@ def plain_lines(t: Trace) -> Iterator[str]:
     yield from region_lines(t)
 
 
+RF_DROP = ("", "centre", "type", "padding", "covers", "stride", "output")  # left out first when narrow
+RF_CORE = ("layer", "output", "size", "stride")  # the layer name folds before one of these goes
+
+
 def render(t: Trace, console: Console | None = None) -> None:
+    """The table fitted to the terminal as summarize's is (:func:`cnncalc.render.table.choose`):
+    whole columns left out in RF_DROP order and named under the table, never the layer name, never
+    a number cut; piped output as wide as COLUMNS, else as wide as every column needs."""
     from rich import box
+    from rich.cells import cell_len
+    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
+
+    from .table import choose, table_width, terminal_width
 
     if len(t.rows) > RICH_ROWS and console is None:
         import click
 
         click.echo("\n".join(plain_lines(t)))
         return
-    console = console or _console()
+    console = console or Console(highlight=False)
+    width = terminal_width(console)
+    names = [name for name, _ in COLUMNS]
+    body = [[term_text(g.name), term_text(g.type), _dims(g.spatial) or "—", *cells(g)] for g in t.rows]
+    natural = {n: max(cell_len(r[i]) for r in (names, *body)) for i, n in enumerate(names)}
+    keys, name_width = choose(natural, names, width, RF_DROP, RF_CORE, name="layer")
+    need = table_width([name_width or natural["layer"], *(natural[k] for k in keys[1:])])
+    if width is None or need > width:
+        console = Console(width=max(need, width or 0), file=console.file, highlight=False,
+                          force_terminal=console.is_terminal, color_system=console.color_system,  # type: ignore[arg-type]
+                          no_color=console.no_color)
+    justify = dict(COLUMNS)
     table = Table(box=box.SIMPLE_HEAD, header_style="bold")
-    for name, justify in COLUMNS:
-        table.add_column(name, justify=justify, no_wrap=name != "layer", overflow="fold")
-    for g in t.rows:
-        table.add_row(rich_text(g.name), rich_text(g.type), _dims(g.spatial) or "—", *cells(g))
+    for k in keys:
+        if k == "layer":
+            table.add_column(k, overflow="fold", width=name_width, min_width=name_width)
+        else:
+            table.add_column(k, justify=justify[k], no_wrap=True, min_width=natural[k])
+    index = [names.index(k) for k in keys]
+    for r in body:
+        table.add_row(*(Text(r[i]) for i in index))
     console.print(Text.assemble(rich_text(t.name, "bold"), f"  input {_dims(t.input)}  receptive fields"))
     console.print(table)
+    hidden = [k or "coverage bar" for k in names if k not in keys]
+    if hidden and width is not None:
+        console.print(f"hidden to fit {width} columns: {', '.join(hidden)}; --format json has every field",
+                      style="dim", markup=False, highlight=False)
     console.print(LEGEND, style="dim", markup=False, highlight=False)
     for line in region_lines(t):
         console.print(line, markup=False, highlight=False, emoji=False)

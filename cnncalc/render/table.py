@@ -13,7 +13,7 @@ layers) the same cells are laid out as plain aligned text, which is a hundred ti
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from rich import box
@@ -109,27 +109,33 @@ def table_width(widths: Sequence[int]) -> int:
     return sum(widths) + 3 * len(widths) + 1
 
 
-def fit(c: Cells, width: int | None) -> tuple[tuple[str, ...], int | None]:
-    """The columns that fit ``width`` and the name column's width (None: its natural width).
+def choose(natural: Mapping[str, int], keys: Sequence[str], width: int | None, drop_order: Sequence[str],
+           core: Collection[str], name: str = "name") -> tuple[tuple[str, ...], int | None]:
+    """The columns of natural widths ``natural`` that fit ``width``, and the width of the ``name``
+    column (None: its natural width). Shared by the summarize and rf tables.
 
-    Columns are left out in DROP_ORDER until the rest fit at their natural widths; only once no
-    column but the CORE ones is left does the name column fold (down to NAME_MIN) rather than lose
-    another column: a table of one line per layer reads better than one with every column.
+    Columns are left out in ``drop_order`` until the rest fit at their natural widths; only once no
+    column but the ``core`` ones is left does the name column fold (down to NAME_MIN) rather than
+    lose another column: a table of one line per layer reads better than one with every column.
     """
-    keys = list(c.keys)
-    natural = {k: c.width(i) for i, k in enumerate(c.keys)}
+    kept = list(keys)
     if width is None:
-        return tuple(keys), None
-    for drop in (None, *DROP_ORDER):
-        if drop in keys:
-            keys.remove(drop)
-        need = table_width([natural[k] for k in keys])
+        return tuple(kept), None
+    for drop in (None, *drop_order):
+        if drop in kept:
+            kept.remove(drop)
+        need = table_width([natural[k] for k in kept])
         if need <= width:
-            return tuple(keys), None
-        room = width - (need - natural["name"])
-        if set(keys) <= CORE and room >= min(natural["name"], NAME_MIN):
-            return tuple(keys), room
-    return tuple(keys), max(4, width - (table_width([natural[k] for k in keys]) - natural["name"]))
+            return tuple(kept), None
+        room = width - (need - natural[name])
+        if set(kept) <= set(core) and room >= min(natural[name], NAME_MIN):
+            return tuple(kept), room
+    return tuple(kept), max(4, width - (table_width([natural[k] for k in kept]) - natural[name]))
+
+
+def fit(c: Cells, width: int | None) -> tuple[tuple[str, ...], int | None]:
+    """The summarize columns that fit ``width`` (see :func:`choose`)."""
+    return choose({k: c.width(i) for i, k in enumerate(c.keys)}, c.keys, width, DROP_ORDER, CORE)
 
 
 def _select(c: Cells, keys: Sequence[str]) -> Cells:
