@@ -4,13 +4,14 @@ is exact for these small integers (and for the averages, compared as the nearest
 
 from __future__ import annotations
 
+import math
 import random
 from fractions import Fraction
 
 import pytest
 from _support import require_torch
 
-from cnncalc.homework import matrix
+from cnncalc.homework import calc, matrix
 
 torch = require_torch()
 F = torch.nn.functional
@@ -98,3 +99,41 @@ def test_float_inputs_match_torch(seed: int) -> None:
     assert got.output.dtype == float
     want = F.conv2d(tensor(x), tensor(k), padding=1)[0, 0].tolist()  # type: ignore[arg-type]
     assert flat(got.output.tolist()) == pytest.approx(flat(want), rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_conv_calculator_size_matches_torch(seed: int) -> None:
+    rng = random.Random(600 + seed)
+    n, f, s, p, d = rng.randint(5, 40), rng.randint(1, 5), rng.randint(1, 4), rng.randint(0, 3), rng.randint(1, 2)
+    if d * (f - 1) + 1 > n + 2 * p:
+        return
+    a = calc.conv(n, f, s, p, d, c_in=2, c_out=3)
+    module = torch.nn.Conv2d(2, 3, f, stride=s, padding=p, dilation=d)
+    y = module(torch.zeros(1, 2, n, n))
+    assert (a.size, a.size) == tuple(y.shape[2:])
+    assert a.params == sum(t.numel() for t in module.parameters())
+    # the exact fraction floors to torch's size; the paddings and strides said to fit give whole numbers
+    assert math.floor(a.exact) == a.size
+    for q in a.fit_paddings:
+        assert (n + 2 * q - d * (f - 1) - 1) % s == 0
+    for t in a.fit_strides:
+        assert (n + 2 * p - d * (f - 1) - 1) % t == 0
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_pool_calculator_size_matches_torch(seed: int) -> None:
+    rng = random.Random(700 + seed)
+    n, f = rng.randint(4, 40), rng.randint(1, 4)
+    s, p, ceil = rng.randint(1, 3), rng.randint(0, f // 2), rng.random() < 0.5
+    if f > n + 2 * p:
+        return
+    a = calc.pool(n, f, s, p, ceil_mode=ceil)
+    y = F.max_pool2d(torch.zeros(1, 1, n, n), f, stride=s, padding=p, ceil_mode=ceil)
+    assert (a.size, a.size) == tuple(y.shape[2:])
+
+
+@pytest.mark.parametrize(("n", "f", "out"), [(64, 3, 32), (224, 7, 112), (32, 5, 16), (28, 2, 14)])
+def test_solve_pairs_give_the_size_in_torch(n: int, f: int, out: int) -> None:
+    for pair in calc.solve(n, f, out).pairs:
+        y = F.conv2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, f, f), stride=pair.stride, padding=pair.padding)
+        assert tuple(y.shape[2:]) == (out, out)
