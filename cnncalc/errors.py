@@ -50,8 +50,16 @@ class SpecError(CnncalcError):
 
     def __str__(self) -> str:
         where = str(self.loc)
-        who = f" layer '{self.layer}':" if self.layer else ""
-        return " ".join(f"{where}:{who} {self.message}".split())  # always one line
+        who = f" layer '{shorten(self.layer, 120)}':" if self.layer else ""
+        return " ".join(f"{where}:{who} {shorten(self.message, 2000)}".split())  # always one line
+
+
+def shorten(text: str, most: int) -> str:
+    """``text``, or its start and end around '…' when it is longer than ``most`` characters."""
+    if len(text) <= most:
+        return text
+    half = (most - 1) // 2
+    return text[:half] + "…" + text[-half:]
 
 
 class WarningKind(str, Enum):

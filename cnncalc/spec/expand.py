@@ -20,7 +20,7 @@ from ..layers import RULES
 from .args import has_dollar, layer_args, too_big
 from .limits import MAX_INT, MAX_LAYERS, MAX_NESTING, BudgetExceeded
 from .loader import INT, STR, loc, scalar
-from .model import INPUT, LayerSpec, NetSpec
+from .model import INPUT_DTYPES, INPUT, LayerSpec, NetSpec
 from .names import Names, closest, written_names
 from .values import Env, Reader, Scope, show
 
@@ -97,7 +97,7 @@ class Expander(Reader):
         name = Path(self.file).stem if name_node is None else self.value(name_node, Scope())
         if not isinstance(name, (str, int)) or isinstance(name, bool):
             raise self.err(f"'name' must be a string, got {show(name)}", name_node)
-        shape = self.input_shape(top["input"][1])
+        shape, dtype = self.input_of(top["input"][1])
         if "blocks" in top:
             self.read_blocks(top["blocks"][1])
         layers_node = top["layers"][1]
@@ -107,8 +107,28 @@ class Expander(Reader):
         self.names.written = written_names(layers_node)
         self.items(layers_node, Scope(), INPUT)
         return NetSpec(
-            str(name), shape, tuple(self.layers), self.file, loc(top["input"][1], self.file), self.names.aliases
+            str(name), shape, tuple(self.layers), self.file, loc(top["input"][1], self.file), self.names.aliases,
+            input_dtype=dtype,
         )
+
+    def input_of(self, node: Node) -> tuple[tuple[int, ...], str]:
+        """``input: [3, 224, 224]``, or ``input: {shape: [50], dtype: int64}`` (token ids)."""
+        if not isinstance(node, MappingNode):
+            return self.input_shape(node), "float32"
+        fields = {k: (kn, v) for k, kn, v in self.mapping(node, "'input'")}
+        for k, (kn, _) in fields.items():
+            if k not in ("shape", "dtype"):
+                raise self.err(f"'input' has no key '{k}'{closest(k, ('shape', 'dtype'))}; expected shape, dtype", kn)
+        if "shape" not in fields:
+            raise self.err("'input' as a mapping needs 'shape', e.g. {shape: [50], dtype: int64}", node)
+        dtype = "float32"
+        if "dtype" in fields:
+            dtype = self.value(fields["dtype"][1], Scope())
+            if dtype not in INPUT_DTYPES:
+                raise self.err(
+                    f"input dtype must be one of {', '.join(INPUT_DTYPES)}, got {show(dtype)}", fields["dtype"][1]
+                )
+        return self.input_shape(fields["shape"][1]), str(dtype)
 
     def input_shape(self, node: Node) -> tuple[int, ...]:
         if isinstance(node, MappingNode):
@@ -394,6 +414,7 @@ class Expander(Reader):
 
     def call(self, bname: str, tnode: Node, targs: Node | None, scope: Scope, name: str | None, prev: str) -> str:
         block = self.blocks[bname]
+        self.step(tnode)  # a call costs a step of its own, on top of its item's
         if bname in scope.calls:
             raise self.err(
                 f"block '{bname}' uses itself (through {' → '.join((*scope.calls, bname))}); "
@@ -431,6 +452,7 @@ class Expander(Reader):
         return Env(given, block.defaults) if given else block.defaults
 
     def composite(self, kind: str, tnode: Node, targs: Node | None, scope: Scope, name: str | None, prev: str) -> str:
+        self.step(tnode)  # as a call
         if name is None:
             inner = scope.copy(depth=scope.depth + 1)
         else:

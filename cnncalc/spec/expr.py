@@ -7,6 +7,7 @@ operations; nothing is ever executed, imported or looked up outside the block's 
 from __future__ import annotations
 
 import ast
+import functools
 import operator
 from collections.abc import Mapping
 from typing import Any
@@ -36,21 +37,45 @@ class ExprError(ValueError):
 
 
 def evaluate(text: str, env: Mapping[str, Any]) -> int | bool:
-    """The value of ``text`` with the names in ``env`` (ints and booleans only)."""
+    """The value of ``text`` with the names in ``env`` (ints and booleans only).
+
+    Results are remembered per text and values of the names it uses: a repeat or a block called
+    many times evaluates the same few expressions over and over."""
     if len(text) > MAX_LEN:
         raise ExprError(f"expression longer than {MAX_LEN} characters")
+    tree, names = _parse(text.strip())
+    if not all(n in env for n in names):
+        return _eval(tree, env)  # raises, naming the unknown parameter
+    key = (text, *((type(v := env[n]), v) for n in names))
+    hit = _RESULTS.get(key, _MISSING)
+    if hit is _MISSING:
+        hit = _eval(tree, env)
+        if len(_RESULTS) >= 65_536:
+            _RESULTS.clear()
+        _RESULTS[key] = hit
+    return hit  # type: ignore[return-value]
+
+
+_RESULTS: dict[tuple[Any, ...], object] = {}
+_MISSING = object()
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(text: str) -> tuple[ast.AST, tuple[str, ...]]:
+    """The expression's tree and the names it uses, parsed once per distinct text."""
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = ast.parse(text, mode="eval").body
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         raise ExprError(f"'{text}' is not a valid expression; expected e.g. width * 4") from None
-    return _eval(tree.body, env)
+    names = tuple(sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}))
+    return tree, names
 
 
 def _num(v: Any) -> int | bool:
     if isinstance(v, bool):
         return v
     if not isinstance(v, int):
-        raise ExprError(f"expressions work on integers and booleans, got {v!r}")
+        raise ExprError(f"expressions work on integers and booleans, got {v!r:.60}")
     if abs(v) > MAX_ABS:
         raise ExprError(f"value {v} is out of range")
     return v

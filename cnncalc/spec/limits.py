@@ -3,8 +3,8 @@
 A spec is untrusted input: whatever it says, reading it must finish fast or be refused fast. The
 layer cap alone does not ensure that (a repeat of something that makes nothing, blocks that call
 the next block twice, a long name copied into every layer's name), so the expansion also counts its
-*work*: items visited, block calls and composites expanded (steps), and the characters of the names
-and strings it builds. A repeat projects its cost from its first copy and is refused at once when
+*work*: steps (each item visited, repeat copy made, block call, composite, expression evaluated and
+block argument bound is one) and the characters of the names and strings it builds. A repeat projects its cost from its first copy and is refused at once when
 the whole would not fit.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 MAX_INPUT_BYTES = 10 * 1024 * 1024  # a spec is a few KB; the zoo's largest is under 100 KB
 MAX_INT = 2**31 - 1  # any integer size, argument or repeat count (torch's int32 sizes)
 MAX_LAYERS = 100_000  # primitive layers made (torchvision's deepest net has under 1,000; benchmarks/speed.py makes 100,000)
-MAX_STEPS = 200_000  # items visited and repeat copies made (2x the layer cap: a chain needs 1 per layer)
+MAX_STEPS = 250_000  # 2.5x the layer cap: a chain needs 1 step a layer, the zoo at most 4.5
 MAX_CHARS = 10_000_000  # characters of the names and substituted strings built (the zoo: under 50 a layer)
 MAX_NAME = 1_000  # characters of one layer name, prefixes included
 MAX_NESTING = 64  # blocks and composites inside one another

@@ -194,6 +194,10 @@ class Reader:
 
     def evaluate(self, source: str, values: Mapping[str, Any], text: str, node: Node) -> int | bool:
         try:
+            self.budget.step()  # an expression costs a step
+        except BudgetExceeded as e:
+            raise self.err(str(e), node) from None
+        try:
             v = expr.evaluate(source, values)
         except expr.ExprError as e:
             shown = text if len(text) <= 80 else text[:80] + "…"
