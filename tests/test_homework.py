@@ -386,6 +386,20 @@ def test_flip_is_the_true_convolution() -> None:
     assert d["output"] == [2] and "flipped" in d["mode"]
 
 
+def test_rgb_style_input_sums_the_channels_and_adds_the_bias() -> None:
+    # 2 channels of 3×3, a 2×2×2 kernel and bias 1; cell (0, 1) by hand:
+    # channel 0: [[2, 0], [1, 1]]·[[1, 0], [0, −1]] = 2 − 1 = 1; channel 1: [[1, 1], [0, 2]]·[[1, 1], [0, 0]] = 2
+    x = "[[[1,2,0],[0,1,1],[2,2,2]],[[0,1,1],[1,0,2],[2,1,0]]]"
+    k = "[[[1,0],[0,-1]],[[1,1],[0,0]]]"
+    d = run_json("apply", "conv", "-i", x, "-k", k, "--bias", "1", "--at", "0,1")
+    assert d["output"] == [[2, 4], [0, 2]]
+    assert d["at"]["value"] == 1 + 2 + 1
+    # pools work on each channel: 2×2 max, stride 1
+    assert run_json("apply", "maxpool", "-i", x, "-k", "2", "-s", "1")["output"] == [[[2, 2], [2, 2]], [[1, 2], [2, 2]]]
+    res = run("apply", "conv", "-i", x, "-k", "sharpen")
+    assert res.exit_code == 2 and "C×F×F kernel" in res.stderr
+
+
 def test_floats_stay_floats() -> None:
     d = run_json("apply", "conv", "-i", "[0.5, 1.5, 2.0]", "-k", "[1, 1]")
     assert d["output"] == [2.0, 3.5] and d["exact"] is False

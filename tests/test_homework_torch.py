@@ -137,3 +137,28 @@ def test_solve_pairs_give_the_size_in_torch(n: int, f: int, out: int) -> None:
     for pair in calc.solve(n, f, out).pairs:
         y = F.conv2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, f, f), stride=pair.stride, padding=pair.padding)
         assert tuple(y.shape[2:]) == (out, out)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_multichannel_conv_with_bias_matches_torch(seed: int) -> None:
+    rng = random.Random(800 + seed)
+    c = rng.randint(2, 3)
+    x = [rand_matrix(rng, 6, 5) for _ in range(c)]
+    k = [rand_matrix(rng, 3, 3, -2, 2) for _ in range(c)]
+    bias = rng.randint(-3, 3)
+    got = matrix.apply("conv", matrix.to_array(x, "x"), matrix.to_array(k, "k"), stride=2, padding=1, bias=bias)
+    want = F.conv2d(torch.tensor([x], dtype=torch.float64), torch.tensor([k], dtype=torch.float64),
+                    torch.tensor([float(bias)], dtype=torch.float64), stride=2, padding=1)[0, 0].tolist()
+    assert as_floats(got.output) == want
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_multichannel_pools_work_per_channel_as_torch(seed: int) -> None:
+    rng = random.Random(900 + seed)
+    x = [rand_matrix(rng, 5, 6) for _ in range(3)]
+    t = torch.tensor([x], dtype=torch.float64)
+    got = matrix.apply("maxpool", matrix.to_array(x, "x"), window=2, stride=1, padding=1)
+    assert [as_floats(m) for m in got.output] == F.max_pool2d(t, 2, stride=1, padding=1)[0].tolist()
+    got = matrix.apply("avgpool", matrix.to_array(x, "x"), window=3, stride=2, padding=1)
+    want = F.avg_pool2d(t, 3, stride=2, padding=1)[0].tolist()
+    assert [flat(as_floats(m)) for m in got.output] == [pytest.approx(flat(w), rel=1e-12) for w in want]

@@ -21,8 +21,8 @@ def _ints(text: str | None, what: str) -> tuple[int, ...] | None:
     if text is None:
         return None
     parts = text.replace("x", ",").replace("×", ",").split(",")
-    if not 1 <= len(parts) <= 2 or not all(p.strip().isdigit() and len(p.strip()) <= 6 for p in parts):
-        raise UsageError(f"{what}: expected a number or two (i,j), got {text!r:.40}")
+    if not 1 <= len(parts) <= 3 or not all(p.strip().isdigit() and len(p.strip()) <= 6 for p in parts):
+        raise UsageError(f"{what}: expected one to three numbers (i or i,j or c,i,j), got {text!r:.40}")
     return tuple(int(p) for p in parts)
 
 
@@ -39,14 +39,14 @@ def _one_or_axes(v: tuple[int, ...] | None, nd: int, what: str) -> tuple[int, ..
 def applied(p: dict[str, Any], stdin: str | None = None, base: Path | None = None) -> tuple[matrix.Applied, str]:
     """Parse the matrices and options, and apply. Returns the result and the kernel's name (or '')."""
     x = matrix.load(p["input"], "--input", stdin, base)
-    nd = x.ndim
+    nd = min(x.ndim, 2)  # spatial axes: a 3-D input is C×H×W
     kernel, window, name = None, None, ""
     if p["op"] == "conv":
         named = matrix.named_kernel(p["kernel"], nd)
         if named is not None:
             name = p["kernel"].strip().lower()
         kernel = named if named is not None else matrix.load(p["kernel"], "--kernel", stdin, base)
-        size = kernel.shape
+        size = kernel.shape[-nd:]
     else:
         window = _one_or_axes(_ints(p["kernel"], "--kernel (the window)"), nd, "--kernel")
         assert window is not None
@@ -59,7 +59,10 @@ def applied(p: dict[str, Any], stdin: str | None = None, base: Path | None = Non
         if p["boundary"] == "zero" and any(k % 2 == 0 for k in size):
             raise UsageError("--boundary zero keeps the size only for an odd kernel; give --padding instead")
         padding = tuple((k - 1) // 2 for k in size) if p["boundary"] == "zero" else (0,) * nd
-    result = matrix.apply(p["op"], x, kernel, window, stride, padding or 0, p["flip"])
+    bias = matrix.number(p["bias"], "--bias") if p["bias"] is not None else 0
+    if bias and p["op"] != "conv":
+        raise UsageError("--bias is for conv; pools have no weights")
+    result = matrix.apply(p["op"], x, kernel, window, stride, padding or 0, p["flip"], bias)
     return result, name
 
 
@@ -67,7 +70,8 @@ def apply_data(p: dict[str, Any], stdin: str | None = None, base: Path | None = 
     a, name = applied(p, stdin, base)
     d: dict[str, Any] = {
         "op": a.op, "mode": a.mode, "exact": a.exact, "input_shape": list(a.x.shape),
-        "window": list(a.window), "stride": list(a.stride), "padding": list(a.padding),
+        "window": list(a.spatial(a.window)), "stride": list(a.spatial(a.stride)),
+        "padding": list(a.spatial(a.padding)), "bias": matrix.json_value(a.bias),
         "output": matrix.to_lists(a.output), "notes": list(a.notes),
     }
     if a.kernel is not None:
@@ -82,7 +86,9 @@ def apply_data(p: dict[str, Any], stdin: str | None = None, base: Path | None = 
 
 
 def grid(a: np.ndarray) -> list[str]:
-    """A matrix as right-aligned columns (a 1-D signal as one row)."""
+    """A matrix as right-aligned columns (a 1-D signal as one row; channels one after another)."""
+    if a.ndim == 3:
+        return [line for c, m in enumerate(a) for line in [f" channel {c}:", *grid(m)]]
     rows = [a] if a.ndim == 1 else list(a)
     cells = [[matrix.show(v).replace("−", "-") for v in row] for row in rows]
     width = max(len(c) for row in cells for c in row)
@@ -100,6 +106,7 @@ def grid(a: np.ndarray) -> list[str]:
 @click.option("--boundary", type=click.Choice(list(BOUNDARIES)), help="shrink: no padding; zero: pad to keep the size.")
 @click.option("--at", metavar="i,j", help="Write out the arithmetic of this output cell (counted from 0).")
 @click.option("--flip", is_flag=True, help="Flip the kernel: the signal-processing convolution.")
+@click.option("--bias", "-b", metavar="B", help="conv: add this bias to every output (a number, 1/2, 0.5).")
 @FORMAT
 def apply_cmd(**p: Any) -> None:
     """Apply a filter (conv) or a pool to a small matrix and print the output, exactly.
@@ -120,11 +127,13 @@ def apply_cmd(**p: Any) -> None:
         return
     shape = lambda v: "×".join(map(str, v))  # noqa: E731
     step = lambda v: str(v[0]) if len(set(v)) == 1 else shape(v)  # noqa: E731
-    what = f"kernel {shape(a.window)}" + (f" ({name})" if name else "") if a.op == "conv" else f"window {shape(a.window)}"
+    win = a.window if a.op == "conv" else a.spatial(a.window)
+    what = f"kernel {shape(win)}" + (f" ({name})" if name else "") if a.op == "conv" else f"window {shape(win)}"
+    bias = f", bias {matrix.show(a.bias)}" if a.bias else ""
     click.echo(f"{a.op}: {a.mode}")
-    click.echo(f"input {shape(a.x.shape)}, {what}, stride {step(a.stride)}, padding {step(a.padding)}"
-               f" → output {shape(a.output.shape)}")
-    if a.op == "conv" and a.kernel is not None and (name or p["flip"]):
+    click.echo(f"input {shape(a.x.shape)}, {what}, stride {step(a.spatial(a.stride))}, "
+               f"padding {step(a.spatial(a.padding))}{bias} → output {shape(a.output.shape)}")
+    if a.op == "conv" and a.kernel is not None and (name or p["flip"] or a.channels):
         click.echo("kernel" + (" (flipped)" if p["flip"] else "") + ":")
         for line in grid(a.kernel):
             click.echo(line)

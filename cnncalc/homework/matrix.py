@@ -30,6 +30,7 @@ from . import UsageError
 
 MAX_TEXT = 1_000_000  # characters of matrix text (or bytes of a matrix file)
 MAX_SIDE = 256  # rows or columns of an input
+MAX_ELEMENTS = 65_536  # numbers in one matrix (256×256)
 MAX_KERNEL = 64  # rows or columns of a kernel or pooling window
 MAX_WORK = 4_000_000  # output cells × window cells (exact arithmetic is Python-speed)
 MAX_DIGITS = 30  # digits in one integer, numerator or denominator
@@ -77,31 +78,42 @@ def number(v: Any, what: str) -> Number:
     raise UsageError(f"{what}: '{shown}' is not a number (write 3, -1, 10/3 or 0.5)")
 
 
+def _shape(data: Any, what: str) -> tuple[int, ...]:
+    """The shape of nested lists of numbers, which must be rectangular (a number has shape ())."""
+    if not isinstance(data, list):
+        return ()
+    if not data:
+        raise UsageError(f"{what}: an empty list; expected numbers, e.g. [[1, 2], [3, 4]]")
+    shapes = {_shape(d, what) for d in data}
+    if len(shapes) > 1:
+        if () in shapes:
+            raise UsageError(f"{what}: mixes numbers and rows; expected [1, 2, 3] or [[1, 2], [3, 4]]")
+        lengths = sorted({sh[0] for sh in shapes})
+        raise UsageError(f"{what}: rows have different lengths ({', '.join(map(str, lengths))})")
+    return (len(data), *shapes.pop())
+
+
+def _flat(data: Any) -> list[Any]:
+    return [v for d in data for v in _flat(d)] if isinstance(data, list) else [data]
+
+
 def to_array(data: Any, what: str) -> np.ndarray:
-    """A list of numbers (1-D) or a list of equal-length lists (2-D) → an array of numbers.
+    """Numbers (1-D), rows (2-D) or channels of rows (3-D, C×H×W) → an array of numbers.
 
     Exact values (ints, Fractions) give an object array; any float makes it a float array.
     """
-    if not isinstance(data, list) or not data:
-        raise UsageError(f"{what}: expected a list of numbers or a list of rows, e.g. [[1, 2], [3, 4]]")
-    if all(isinstance(r, list) for r in data):
-        widths = {len(r) for r in data}
-        if len(widths) != 1 or 0 in widths:
-            raise UsageError(f"{what}: rows have different lengths ({', '.join(map(str, sorted(widths)))})")
-        rows = [[number(v, f"{what} row {i + 1}") for v in r] for i, r in enumerate(data)]
-    elif any(isinstance(r, list) for r in data):
-        raise UsageError(f"{what}: mixes numbers and rows; expected [1, 2, 3] or [[1, 2], [3, 4]]")
-    else:
-        rows = [[number(v, what) for v in data]]
-    side = max(len(rows), len(rows[0]))
-    if side > MAX_SIDE:
-        raise UsageError(f"{what}: {len(rows)}×{len(rows[0])} is larger than the limit of {MAX_SIDE} per side")
-    flat = [v for r in rows for v in r]
-    arr = np.empty((len(rows), len(rows[0])), dtype=float if any(isinstance(v, float) for v in flat) else object)
-    for i, r in enumerate(rows):
-        for j, v in enumerate(r):
-            arr[i, j] = v
-    return arr if all(isinstance(r, list) for r in data) else arr[0]
+    shape = _shape(data, what)
+    if not 1 <= len(shape) <= 3:
+        raise UsageError(f"{what}: expected a list of numbers, of rows, or of channels of rows, e.g. [[1, 2], [3, 4]]")
+    if max(shape) > MAX_SIDE:
+        raise UsageError(f"{what}: {'×'.join(map(str, shape))} is larger than the limit of {MAX_SIDE} per side")
+    values = [number(v, what) for v in _flat(data)]
+    if len(values) > MAX_ELEMENTS:
+        raise UsageError(f"{what}: more than {MAX_ELEMENTS:,} numbers")
+    arr = np.empty(len(values), dtype=float if any(isinstance(v, float) for v in values) else object)
+    for i, v in enumerate(values):
+        arr[i] = v
+    return arr.reshape(shape)
 
 
 def _plain(node: Node, what: str) -> Any:
@@ -174,7 +186,12 @@ def load(arg: str, what: str, stdin: str | None = None, base: Path | None = None
 
 @dataclass(frozen=True)
 class Applied:
-    """The result of one ``apply``: the output and what was done to get it."""
+    """The result of one ``apply``: the output and what was done to get it.
+
+    A 3-D input is C×H×W: a conv kernel then has C channels too and sums over them (one output
+    map); a pool works on each channel. ``window``, ``stride`` and ``padding`` then have an entry for
+    the channel axis first (the kernel's depth, 1 and 0); :attr:`spatial` drops it.
+    """
 
     op: str  # conv, maxpool, avgpool
     mode: str  # what was computed, in words
@@ -185,10 +202,18 @@ class Applied:
     padding: tuple[int, ...]
     output: np.ndarray
     notes: tuple[str, ...]
+    bias: Number = 0
 
     @property
     def exact(self) -> bool:
         return self.output.dtype == object
+
+    @property
+    def channels(self) -> bool:
+        return self.x.ndim == 3
+
+    def spatial(self, values: tuple[int, ...]) -> tuple[int, ...]:
+        return values[1:] if self.channels else values
 
 
 def _tuple(v: int | Sequence[int], nd: int, name: str) -> tuple[int, ...]:
@@ -198,18 +223,20 @@ def _tuple(v: int | Sequence[int], nd: int, name: str) -> tuple[int, ...]:
     return t
 
 
-def apply(
-    op: str, x: np.ndarray, kernel: np.ndarray | None = None, window: int | Sequence[int] | None = None,
-    stride: int | Sequence[int] | None = None, padding: int | Sequence[int] = 0, flip: bool = False,
-) -> Applied:
-    """Slide ``kernel`` (conv) or a ``window`` (maxpool, avgpool) over ``x``: torch's semantics."""
-    nd = x.ndim
+def _geometry(op: str, x: np.ndarray, kernel: np.ndarray | None, window: int | Sequence[int] | None,
+              stride: int | Sequence[int] | None, padding: int | Sequence[int]) -> tuple[tuple[int, ...], ...]:
+    """Window, stride and padding per axis of ``x`` (a channel axis first: whole depth, 1, 0)."""
+    nd = min(x.ndim, 2)
     if op == "conv":
         if kernel is None:
             raise UsageError("conv needs --kernel")
-        if kernel.ndim != nd:
-            raise UsageError(f"the kernel is {kernel.ndim}-D but the input is {nd}-D")
-        win = kernel.shape
+        if kernel.ndim != x.ndim:
+            what = f"{kernel.shape[0]} channels" if kernel.ndim == 3 else f"{kernel.ndim}-D"
+            raise UsageError(f"the kernel is {what} but the input is {'×'.join(map(str, x.shape))}; "
+                             "a C×H×W input needs a C×F×F kernel")
+        if x.ndim == 3 and kernel.shape[0] != x.shape[0]:
+            raise UsageError(f"the kernel has {kernel.shape[0]} channels but the input has {x.shape[0]}")
+        win = tuple(kernel.shape[-nd:])
     else:
         if window is None:
             raise UsageError(f"{op} needs --kernel N (the window size)")
@@ -222,16 +249,30 @@ def apply(
         raise UsageError(f"strides must be 1 to {MAX_SIDE} and paddings 0 to {MAX_KERNEL}")
     if op != "conv" and any(p[i] > win[i] // 2 for i in range(nd)):
         raise UsageError("a pool's padding is at most half its window (PyTorch refuses more)")
+    if x.ndim == 3:
+        depth = x.shape[0] if op == "conv" else 1
+        return (depth, *win), (1, *s), (0, *p)
+    return win, s, p
+
+
+def apply(
+    op: str, x: np.ndarray, kernel: np.ndarray | None = None, window: int | Sequence[int] | None = None,
+    stride: int | Sequence[int] | None = None, padding: int | Sequence[int] = 0, flip: bool = False,
+    bias: Number = 0,
+) -> Applied:
+    """Slide ``kernel`` (conv) or a ``window`` (maxpool, avgpool) over ``x``: torch's semantics."""
+    win, s, p = _geometry(op, x, kernel, window, stride, padding)
     out = _out_shape(x.shape, win, s, p)
     if math.prod(out) * math.prod(win) > MAX_WORK:
         raise UsageError(f"that is more than {MAX_WORK:,} multiplications; apply works on small matrices")
-    used = kernel[(slice(None, None, -1),) * nd] if (kernel is not None and flip) else kernel
+    used = kernel[(slice(None),) * (kernel.ndim - min(kernel.ndim, 2)) + (slice(None, None, -1),) * min(kernel.ndim, 2)] \
+        if (kernel is not None and flip) else kernel
     windows = _windows(x, win, s, p, float("-inf") if op == "maxpool" else 0)
-    axes = tuple(range(-nd, 0))
+    axes = tuple(range(-x.ndim, 0))
     if op == "conv":
         assert used is not None
-        dtype = float if float in (x.dtype, used.dtype) else object
-        result = (windows.astype(dtype) * used.astype(dtype)).sum(axis=axes)
+        dtype = float if float in (x.dtype, used.dtype) or isinstance(bias, float) else object
+        result = (windows.astype(dtype) * used.astype(dtype)).sum(axis=axes) + bias
         mode = "true convolution: the kernel flipped, as in signal processing" if flip else \
             "cross-correlation, as torch's conv (--flip: the true convolution)"
     elif op == "maxpool":
@@ -241,7 +282,10 @@ def apply(
         total = windows.sum(axis=axes)
         result = total / count if x.dtype == float else _divide(total, count)
         mode = "average pooling (zero padding counted, as torch's default)"
-    return Applied(op, mode, x, used, tuple(win), s, p, _exact(np.asarray(result).reshape(out)), _notes(x.shape, win, s, p))
+    output = _exact(np.asarray(result).reshape(out))
+    if op == "conv" and x.ndim == 3:
+        output = output[0]  # the channels are summed: one output map
+    return Applied(op, mode, x, used, tuple(win), s, p, output, _notes(x.shape, win, s, p), bias)
 
 
 def _out_shape(shape: tuple[int, ...], win: Sequence[int], s: Sequence[int], p: Sequence[int]) -> tuple[int, ...]:
@@ -254,7 +298,7 @@ def _out_shape(shape: tuple[int, ...], win: Sequence[int], s: Sequence[int], p: 
 
 
 def _notes(shape: tuple[int, ...], win: Sequence[int], s: Sequence[int], p: Sequence[int]) -> tuple[str, ...]:
-    axes = ("rows", "columns") if len(shape) == 2 else ("elements",)
+    axes = {1: ("elements",), 2: ("rows", "columns"), 3: ("channels", "rows", "columns")}[len(shape)]
     texts: dict[str, list[str]] = {}
     for i, n in enumerate(shape):
         if arith.floor_remainder(n, win[i], s[i], p[i], p[i]):
@@ -312,11 +356,12 @@ def show(v: Number, wrap: bool = False) -> str:
 
 def cell(a: Applied, at: Sequence[int]) -> str:
     """The arithmetic of output cell ``at`` (0-based): ``5·4 + (−1)·3 + … = 3``, ``max(…) = 6``."""
-    nd = a.x.ndim
-    if len(at) != nd or any(not 0 <= at[i] < a.output.shape[i] for i in range(nd)):
-        shape = "×".join(map(str, a.output.shape))
-        raise UsageError(f"--at {','.join(map(str, at))} is outside the {shape} output (counted from 0)")
-    win = _windows(a.x, a.window, a.stride, a.padding, float("-inf") if a.op == "maxpool" else 0)[tuple(at)]
+    shape = a.output.shape
+    if len(at) != len(shape) or any(not 0 <= at[i] < shape[i] for i in range(len(shape))):
+        raise UsageError(f"--at {','.join(map(str, at))} is outside the {'×'.join(map(str, shape))} output "
+                         "(counted from 0)")
+    key = (0, *at) if a.op == "conv" and a.channels else tuple(at)
+    win = _windows(a.x, a.window, a.stride, a.padding, float("-inf") if a.op == "maxpool" else 0)[key]
     result = show(a.output[tuple(at)])
     values = [v for v in win.flat]
     if a.op == "maxpool":
@@ -325,7 +370,9 @@ def cell(a: Applied, at: Sequence[int]) -> str:
         return f"({' + '.join(show(v, True) for v in values)})/{len(values)} = {result}"
     assert a.kernel is not None
     terms = [f"{show(k, True)}·{show(v, True)}" for k, v in zip(a.kernel.flat, values, strict=True) if k != 0]
-    skipped = "  (zero weights left out)" if len(terms) < len(values) else ""
+    if a.bias:
+        terms.append(show(a.bias, True) + " (bias)")
+    skipped = "  (zero weights left out)" if len(terms) < len(values) + (1 if a.bias else 0) else ""
     return f"{' + '.join(terms) or '0'} = {result}{skipped}"
 
 
@@ -341,4 +388,4 @@ def json_value(v: Any) -> Any:
 def to_lists(a: np.ndarray) -> Any:
     if a.ndim == 1:
         return [json_value(v) for v in a]
-    return [to_lists(row) for row in a]
+    return [to_lists(row) for row in a]  # rows, or channels of rows
