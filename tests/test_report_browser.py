@@ -195,6 +195,30 @@ def test_clicking_a_node_highlights_its_row(googlenet_page) -> None:
     assert visible  # scrolled into view in the table
 
 
+def node_centre(b: Browser, name: str, part: str = "rect") -> list[float]:
+    return b.js(f"""(() => {{
+        const g = Array.from(document.querySelectorAll('svg.graph.on g.node'))
+            .find(g => g.querySelector('.nm').textContent === {json.dumps(name)});
+        g.scrollIntoView({{block: 'center'}});
+        const r = g.querySelector({json.dumps(part)}).getBoundingClientRect();
+        return [r.left + r.width / 2, r.top + r.height / 2];
+    }})()""")
+
+
+def test_unfold_and_fold_a_block(googlenet_page) -> None:
+    b = googlenet_page
+    b.js("document.querySelectorAll('#levels button')[0].click()")  # depth 1: inception modules folded
+    b.click(*node_centre(b, "inception4b", ".unfold"))
+    assert b.js("window.cnncalcReport.level()") == 1  # depth 2: its branches are nodes now
+    selected = b.js("window.cnncalcReport.selected()")
+    names = b.js("JSON.parse(document.getElementById('data').textContent).layers.map(l => l.name)")
+    assert [names[i] for i in selected] == [n for n in names if n.startswith("inception4b.")]  # its 20 layers
+    x, y = node_centre(b, "inception4b.branch3")
+    b.call("Input.dispatchMouseEvent", type="mousePressed", x=x, y=y, button="left", clickCount=2)
+    b.call("Input.dispatchMouseEvent", type="mouseReleased", x=x, y=y, button="left", clickCount=2)
+    assert b.js("window.cnncalcReport.level()") == 0  # double-click folds back to depth 1
+
+
 def test_sorting_and_colour_switch(googlenet_page) -> None:
     b = googlenet_page
     b.js("Array.from(document.querySelectorAll('#layers th')).find(th => th.textContent === 'params').click()")

@@ -25,7 +25,8 @@ from . import human, human_bytes, shape_text
 from .safe import data_text, term_text
 
 INPUT = "input"
-CHAR_W = 6.6  # px per character of the 11 px label font (a generous average, so text fits)
+CHAR_W = 7.0  # px per character of the 11 px bold name (generous, so that text fits)
+SUB_W = 6.0  # px per character of the 10 px line under it
 NODE_H = 38.0
 RANK_GAP = 26.0
 NODE_GAP = 18.0
@@ -168,7 +169,10 @@ Labeller = Callable[[Node], Sequence[str]]
 
 
 def node_width(n: Node, label: Labeller = node_label) -> float:
-    return max(64.0, CHAR_W * max(len(t) for t in label(n)) + 16 + (FOLD_MARK_W if n.folded else 0))
+    """Wide enough for the bold name (CHAR_W a character) and the smaller lines under it."""
+    name, *rest = label(n)
+    text = max([CHAR_W * len(name), *(SUB_W * len(t) for t in rest)])
+    return max(64.0, text + 16 + (FOLD_MARK_W if n.folded else 0))
 
 
 def _ranks(g: Graph) -> dict[str, int]:

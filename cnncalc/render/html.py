@@ -117,7 +117,8 @@ def graph_svg(g: Graph, lay: Layout, index: Mapping[str, int], level: int) -> st
         cls = "node input" if n.id == INPUT else "node folded" if n.folded else "node"
         title = f"{n.id} — {sub}" if n.id == INPUT else (
             f"{n.id}\n{sub}\n{human(n.params)} params · {human(n.macs)} MACs · {human_bytes(n.activation_bytes)}"
-            + (f"\n{len(n.members)} layers: click to select, ⊕ to unfold" if n.folded else ""))
+            + (f"\n{len(n.members)} layers: click to select, ⊕ to unfold" if n.folded else "")
+            + ("\ndouble-click to fold" if level else ""))
         tx = b.x - (FOLD_MARK_W / 2 if n.folded else 0)  # clear of the unfold mark
         out.append(
             f'<g class="{cls}" data-m="{members}" data-params="{n.params}" data-macs="{n.macs}" '

@@ -13,7 +13,7 @@
   let level = Math.min(svgs.length - 1, Math.max(0, hash.has("fold") ? +hash.get("fold") || 0 : D.first));
   let metric = ["macs", "params", "mem"].includes(hash.get("by")) ? hash.get("by") : "macs";
   let zoom = +hash.get("zoom") || 0; // 0: fit the pane's width (never above 100%)
-  let sel = new Set();
+  let sel = new Set(), ev_unfold = false;
 
   function human(n, bytes) {
     const units = bytes ? [[1099511627776, "TiB"], [1073741824, "GiB"], [1048576, "MiB"], [1024, "KiB"]]
@@ -82,12 +82,16 @@
       g.addEventListener("mouseleave", () => hover(members(g), false));
       g.addEventListener("click", (ev) => {
         const m = members(g);
-        if (ev.target.classList.contains("unfold") && level + 1 < svgs.length) {
+        ev_unfold = ev.target.classList.contains("unfold");
+        if (ev_unfold && level + 1 < svgs.length) {
           select(m, "none");
           showLevel(level + 1, m[0]);
           return;
         }
         select(m, "graph");
+      });
+      g.addEventListener("dblclick", () => { // fold: the next coarser level, on this node's block
+        if (level > 0 && !ev_unfold) showLevel(level - 1, members(g)[0]);
       });
     }
   }
