@@ -72,8 +72,15 @@ def check(spec: str, answers: str | None, batch: int, dtype: str, fmt: str) -> N
     raise SystemExit(0 if all(m.right for m in marks) else 1)
 
 
+def _answers_text(path: str) -> str:
+    try:
+        return read_text(path)
+    except SpecError as e:
+        raise SpecError(e.message.replace("a YAML spec", "a YAML answers file"), e.loc) from None
+
+
 def _spec_answers(spec: str, answers: str, batch: int, dtype: str) -> list[Mark]:
-    claims = read_answers(read_text(answers), answers)
+    claims = read_answers(_answers_text(answers), answers)
     report = analyze(spec_source(spec), batch, dtype=dtype)
     show_warnings(report)
     return mark_all(report, claims)
@@ -82,7 +89,7 @@ def _spec_answers(spec: str, answers: str, batch: int, dtype: str) -> list[Mark]
 def _questions(path: str) -> list[Mark]:
     base = Path(path).parent
     marks: list[Mark] = []
-    for q in read_questions(read_text(path), path):
+    for q in read_questions(_answers_text(path), path):
         marks += _question(q, base)
     return marks
 

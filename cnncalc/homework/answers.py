@@ -384,7 +384,8 @@ def read_questions(text: str, file: str) -> list[Question]:
     """A list of ``{run: COMMAND, expect: {key: value}, tolerance: 5%}`` items."""
     root = compose(text, file)
     if not isinstance(root, SequenceNode):
-        raise _err("a questions file is a list of {run: COMMAND, expect: {...}} items", root, file)
+        raise _err("a questions file is a list of {run: COMMAND, expect: {...}} items "
+                   "(to mark answers about a spec: cnncalc check SPEC ANSWERS)", root, file)
     out = []
     for item in root.value:
         pairs = {k: (kn, v) for k, kn, v in _pairs(item, file, "a question")}
