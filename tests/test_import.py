@@ -16,6 +16,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import yaml  # noqa: E402
+from _support import require_torchvision  # noqa: E402
 from click.testing import CliRunner  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
@@ -109,7 +110,7 @@ def test_module_maps_to_one_item(module, shape, expected):
 
 def test_every_module_mapping_is_covered():
     """Each mapped module class has a row above, or shares its handler with a class that has one."""
-    from cnncalc.torch.importer import MODULES
+    from cnncalc.torch.mapping import MODULES
 
     covered = {type(m) for m, _, _ in MODULE_CASES}
     handlers = {MODULES[c] for c in covered}
@@ -262,6 +263,23 @@ def viewing():
 
 def not_a_model():
     return 42
+
+
+def exits():
+    raise SystemExit(0)
+
+
+def interrupted():
+    raise KeyboardInterrupt
+
+
+def debugs():
+    breakpoint()
+    return Tiny()
+
+
+def needs_args(width):
+    return Tiny()
 '''
 
 TINY_LAYERS = [
@@ -278,13 +296,22 @@ TINY_LAYERS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _keep_import_state(monkeypatch):
+    """The import command edits sys.path and sys.meta_path: undo it after each test."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
+
+
 @pytest.fixture
 def tinymods(tmp_path, monkeypatch):
+    """tinymods.py in the working directory, which is not on sys.path: the loader finds it there."""
     (tmp_path / "tinymods.py").write_text(textwrap.dedent(TINY))
-    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "exits_on_import.py").write_text("raise SystemExit(0)\n")
     monkeypatch.chdir(tmp_path)
     yield tmp_path
-    sys.modules.pop("tinymods", None)
+    for name in ("tinymods", "exits_on_import"):
+        sys.modules.pop(name, None)
 
 
 def test_tiny_model_spec_and_totals(tinymods):
@@ -340,6 +367,78 @@ def test_cli_bad_model_reference(tinymods, ref, message):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(("ref", "message"), [
+    ("sys:exit", "'sys:exit': exit is a builtin, not a model factory"),
+    ("os:abort", "'os:abort': abort is a builtin, not a model factory"),  # would abort if called
+    ("os:_exit", "'os:_exit': _exit is a builtin, not a model factory"),
+    ("builtins:breakpoint", "'builtins:breakpoint': breakpoint is a builtin, not a model factory"),
+    ("tinymods:exits", "'tinymods:exits': calling exits() tried to exit the process (SystemExit: 0)"),
+    ("tinymods:interrupted", "'tinymods:interrupted': calling interrupted() was interrupted"),
+    ("tinymods:debugs", "calling debugs() failed: RuntimeError: breakpoint() called: cnncalc import does not open a debugger"),
+    ("tinymods:needs_args", "'tinymods:needs_args': needs_args() needs arguments"),
+    ("exits_on_import:f", "'exits_on_import:f': importing module 'exits_on_import' tried to exit the process"),
+    ("tinymods.py:tiny", "'tinymods.py:tiny': name the module, not its file: tinymods:tiny"),
+    ("my-net:build", "'my-net:build': 'my-net' is not a module name (package.module)"),
+])
+def test_cli_hostile_factory_is_one_line_and_exit_2(tinymods, ref, message):
+    result = CliRunner().invoke(cli, ["import", ref, "--input", "3,16,16"])
+    assert result.exit_code == 2
+    assert len(result.output.splitlines()) == 1, result.output
+    assert result.output.startswith("error: ") and message in result.output
+
+
+def test_a_model_class_is_a_factory(tinymods):
+    model, name, _ = load_model("tinymods:Tiny")
+    assert (type(model).__name__, name) == ("Tiny", "Tiny")
+
+
+def test_the_named_module_comes_from_the_working_directory_and_nothing_else(tinymods):
+    (tinymods / "helper_xyz.py").write_text("X = 1\n")
+    load_model("tinymods:tiny")
+    assert str(tinymods) not in sys.path and "" not in sys.path
+    with pytest.raises(ModuleNotFoundError):
+        __import__("helper_xyz")
+
+
+LOCAL_SYMPY = """
+import pathlib
+pathlib.Path("MARKER").write_text("a local sympy.py ran")
+raise ImportError("not the real sympy")
+"""
+LOCAL_MODEL = """
+from torch import nn
+
+def build():
+    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 2))
+"""
+
+
+@pytest.mark.parametrize("how", [["-m", "cnncalc"], ["-c", "from cnncalc.cli import main; main()"]])
+def test_local_files_other_than_the_named_module_never_run(tmp_path, how):
+    """torch imports sympy lazily while the model is traced; a sympy.py next to the model must not
+    be the one it gets (before the fix it was, with `python -m cnncalc`: cwd came first)."""
+    import subprocess
+
+    (tmp_path / "sympy.py").write_text(LOCAL_SYMPY)
+    (tmp_path / "triton.py").write_text(LOCAL_SYMPY)
+    (tmp_path / "mymodel.py").write_text(LOCAL_MODEL)
+    run = subprocess.run([sys.executable, *how, "import", "mymodel:build", "--input", "3,8,8"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 0, run.stderr
+    assert not (tmp_path / "MARKER").exists()
+    assert yaml.safe_load(run.stdout)["layers"][0] == {"conv": {"out": 4, "kernel": 3}, "name": "0"}
+
+
+def test_pdb_set_trace_as_a_factory_is_exit_2(tmp_path):
+    """A tracer that the factory installs (pdb) ends at EOF on stdin: one error line, exit 2."""
+    import subprocess
+
+    run = subprocess.run([sys.executable, "-m", "cnncalc", "import", "pdb:set_trace"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=300, check=False, stdin=subprocess.DEVNULL)
+    assert run.returncode == 2
+    assert run.stderr.splitlines() == ["error: 'pdb:set_trace': calling set_trace() failed: BdbQuit"]
+
+
 def test_cli_model_that_does_not_run_on_the_input(tinymods):
     result = CliRunner().invoke(cli, ["import", "tinymods:tiny", "--input", "3,32,32"])
     assert result.exit_code == 2
@@ -357,40 +456,127 @@ def test_cli_without_torchvision(monkeypatch):
     monkeypatch.setitem(sys.modules, "torchvision", None)
     result = CliRunner().invoke(cli, ["import", "torchvision:resnet18"])
     assert result.exit_code == 2
-    assert "pip install torchvision" in result.output
+    assert result.output == "error: torchvision:resnet18 needs torchvision: pip install torchvision\n"
 
 
-# ---- torchvision round trips (skip where torchvision is absent) --------------------------------------
+def test_cli_with_a_broken_torchvision(monkeypatch):
+    """A torchvision built for another torch raises RuntimeError on import (CUDA build, CPU torch)."""
+    import builtins
+
+    real = builtins.__import__
+
+    def broken(name, *args, **kwargs):
+        if name == "torchvision":
+            raise RuntimeError("operator torchvision::nms does not exist")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, "torchvision", raising=False)
+    monkeypatch.setattr(builtins, "__import__", broken)
+    result = CliRunner().invoke(cli, ["import", "torchvision:resnet18"])
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [
+        "error: torchvision:resnet18 needs torchvision that works with this torch (RuntimeError): "
+        "pip install torchvision"]
+
+
+# ---- torchvision (marked: CI's torchvision environment runs these) ----------------------------------
 ROUND_TRIP = [
     "alexnet", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
     "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "wide_resnet50_2",
     "googlenet", "inception_v3", "densenet121", "densenet161", "densenet169", "densenet201",
     "mobilenet_v2", "mobilenet_v3_small", "squeezenet1_0", "squeezenet1_1", "mnasnet0_5",
-    "regnet_y_400mf",
+    "regnet_y_400mf", "efficientnet_b0",
 ]
+SMALL_INPUTS = {"r3d_18": (3, 4, 32, 32), "mc3_18": (3, 4, 32, 32), "r2plus1d_18": (3, 4, 32, 32)}
 
 
-@pytest.mark.parametrize("name", ROUND_TRIP)
+def torch_buffers(model: nn.Module) -> int:
+    return sum(b.numel() for b in model.buffers())
+
+
+@pytest.mark.torchvision
+@pytest.mark.parametrize("name", ROUND_TRIP + list(SMALL_INPUTS))
 def test_torchvision_round_trip(name):
-    pytest.importorskip("torchvision")
+    require_torchvision()
     model, _, shape = load_model(f"torchvision:{name}")
+    shape = SMALL_INPUTS.get(name, shape)
     spec = import_model(model, shape, name).spec
     totals = cnncalc.analyze(spec).totals
     assert (totals.params, totals.macs) == torch_counts(model, shape)
+    assert totals.buffers == torch_buffers(model)
     assert yaml.safe_load(to_yaml(spec)) == spec
 
 
-@pytest.mark.parametrize(("name", "op"), [
-    ("shufflenet_v2_x0_5", "transpose"), ("efficientnet_b0", "stochastic_depth"), ("convnext_tiny", "permute"),
+@pytest.mark.torchvision
+def test_a_conv_subclass_maps_by_its_class():
+    """r3d_18's Conv3DSimple subclasses nn.Conv3d (only __init__): it is a conv, not traced through."""
+    require_torchvision()
+    model, _, _ = load_model("torchvision:r3d_18")
+    layers = import_model(model, (3, 4, 32, 32), "r3d_18").spec["layers"]
+    assert layers[0] == {"conv": {"out": 64, "kernel": [3, 7, 7], "stride": [1, 2, 2], "padding": [1, 3, 3],
+                                  "bias": False}, "name": "stem.0"}
+    assert type(model.stem[0]).__name__ == "Conv3d" and type(model.layer1[0].conv1[0]).__name__ == "Conv3DSimple"
+    assert {"conv": {"out": 64, "kernel": 3, "padding": 1, "bias": False}, "name": "layer1.0.conv1.0"} in layers
+
+
+@pytest.mark.torchvision
+def test_stochastic_depth_is_the_identity_at_inference():
+    tv = require_torchvision()
+    model = Fn(lambda x, conv, sd: x + sd(conv(x)), nn.Conv2d(4, 4, 3, padding=1), tv.ops.StochasticDepth(0.2, "row"))
+    assert layers_of(model, (4, 6, 6)) == [
+        {"conv": {"out": 4, "kernel": 3, "padding": 1}, "name": "mods.0"},
+        {"add": None, "name": "add", "from": ["input", "mods.0"]},
+    ]
+
+
+SEGMENTATION = ["fcn_resnet50", "fcn_resnet101", "deeplabv3_resnet50", "deeplabv3_resnet101",
+                "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large"]
+
+
+@pytest.mark.torchvision
+@pytest.mark.parametrize("name", SEGMENTATION)
+def test_no_model_touches_the_network(name, monkeypatch):
+    """Segmentation models are built without backbone weights: no download is even tried."""
+    tv = require_torchvision()
+    import urllib.request
+
+    import torch.hub
+
+    def offline(*args, **kwargs):
+        raise AssertionError(f"network access: {args[:1]}")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    model, _, shape = load_model(f"torchvision:{name}")
+    reference = tv.models.get_model(name, weights=None, weights_backbone=None)
+    assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in reference.parameters())
+    assert shape == (3, 224, 224)
+
+
+@pytest.mark.torchvision
+@pytest.mark.parametrize(("name", "family"), [
+    ("fasterrcnn_resnet50_fpn", "a detection model"), ("raft_small", "an optical-flow model"),
+    ("quantized_resnet18", "a quantized model"),
 ])
-def test_torchvision_unsupported(name, op):
-    pytest.importorskip("torchvision")
-    with pytest.raises(UnsupportedOps) as info:
-        import_model(f"torchvision:{name}")
-    assert op in {u.target.rsplit(".", 1)[-1] for u in info.value.items}
+def test_out_of_scope_torchvision_models_are_refused_before_building(name, family):
+    require_torchvision()
+    with pytest.raises(ModelError, match=f"torchvision:{name} is {family}"):
+        load_model(f"torchvision:{name}")
 
 
+@pytest.mark.torchvision
+def test_video_models_default_to_a_clip():
+    require_torchvision()
+    from cnncalc.torch.load import torchvision_input
+
+    assert torchvision_input("r3d_18") == (3, 16, 112, 112)
+    assert torchvision_input("mvit_v2_s") == (3, 16, 224, 224)
+    assert torchvision_input("resnet50") == (3, 224, 224)
+
+
+@pytest.mark.torchvision
 def test_unknown_torchvision_model():
-    pytest.importorskip("torchvision")
+    require_torchvision()
     with pytest.raises(ModelError, match="no model 'resnet5'; did you mean resnet50"):
         load_model("torchvision:resnet5")

@@ -25,17 +25,19 @@ def import_model(model: str, output: str | None, input_shape: tuple[int, ...] | 
 
     \b
     MODEL is torchvision:NAME (e.g. torchvision:resnet50, random weights)
-    or package.module:factory (a function called with no arguments that returns an nn.Module).
+    or package.module:factory (a function or nn.Module class, called with no arguments, that
+    returns an nn.Module). Naming package.module RUNS THAT MODULE'S CODE; it may be a file or
+    package in the current directory, and nothing else is imported from there.
     Every traced operation must map to a cnncalc layer; otherwise the unsupported ones are listed
     and nothing is written (exit status 2).
     """
+    _drop_cwd_from_path()  # only the named module may come from here (cnncalc.torch.load)
     _require_torch(model)
     from ..analysis import analyze
-    from ..torch.importer import ImportCheckError, ModelError, UnsupportedOps, to_yaml
+    from ..spec.dump import to_yaml
+    from ..torch.importer import ImportCheckError, ModelError, UnsupportedOps
     from ..torch.importer import import_model as run_import
 
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())  # as `python -m` does, so that local modules import
     try:
         imported = run_import(model, input_shape)
     except ModelError as e:
@@ -65,16 +67,26 @@ def import_model(model: str, output: str | None, input_shape: tuple[int, ...] | 
     )
 
 
+def _drop_cwd_from_path() -> None:
+    """Remove the working directory from ``sys.path`` (``python -m`` puts it first)."""
+    cwd = os.getcwd()
+    sys.path[:] = [p for p in sys.path if p not in ("", ".", cwd)]
+
+
 def _require_torch(model: str) -> None:
+    """Import torch (and torchvision) now, before anything of the model's: their own imports
+    then never see the working directory."""
     try:
-        import torch  # noqa: F401
+        import torch
+        import torch.fx  # noqa: F401
     except ImportError:
         fail("cnncalc import needs PyTorch: pip install 'cnncalc[torch]'")
     if model.startswith("torchvision:"):
         try:
             import torchvision  # noqa: F401
-        except ImportError:
-            fail(f"{model} needs torchvision: pip install torchvision")
+        except Exception as e:  # ImportError, or RuntimeError from a build for another torch
+            kind = "" if isinstance(e, ImportError) else f" that works with this torch ({type(e).__name__})"
+            fail(f"{model} needs torchvision{kind}: pip install torchvision")
 
 
 def _unsupported_text(model: str, e) -> str:  # e: UnsupportedOps (imported lazily)
