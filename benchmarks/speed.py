@@ -1,29 +1,39 @@
-"""Speed targets of issue 2 §7, measured (not asserted): run `python benchmarks/speed.py`.
+"""Speed and memory targets (issues 7 and 8), measured, never asserted: `python benchmarks/speed.py`.
 
-1. `cnncalc summarize specs/resnet50.yaml --format json` as a whole process: median of --runs runs
-   (target ≤ 0.3 s), and torchinfo's `summary()` of torchvision's resnet50 in the same run, also as
-   a whole process (what a user waits for: start Python, import torch, build the model, summarise;
-   target: cnncalc ≥ 20× faster). The in-process call times are printed too. torchinfo needs torch +
-   torchvision + torchinfo: give a Python that has them with --torch-python (default: this one;
-   skipped when they are missing).
-2. A generated chain of 10,000 layers: parse + analyse in-process (target ≤ 1 s).
-3. 100,000 layers: about 10× the 10,000-layer time (linear growth).
+1. Start-up: `cnncalc summarize specs/resnet50.yaml --format json` as a whole process (target: under
+   60 ms), the import of `cnncalc.cli` alone (`python -X importtime`), and torchinfo's `summary()` of
+   torchvision's resnet50, also as a whole process (target: cnncalc more than 50× faster). torchinfo
+   needs torch + torchvision + torchinfo: --torch-python (default /opt/tvenv/bin/python where it
+   exists, else this Python; skipped when they are missing).
+2. A generated chain of 10,000 layers: `summarize --format json` as a whole process (target: well
+   under 0.5 s), with its phases in-process (parse, analyse, JSON); and 100,000 layers (linear: ~10×).
+3. The layer cap: the 4-line `{relu: null, repeat: 249999}` through every command (summarize in
+   every format, rf, explain, export): wall time, CPU time and peak resident memory of each process
+   (target: a few seconds and under 1 GB each).
 
-Figures are medians: these machines are noisy.
+Figures are medians over --runs runs (the cap: --cap-runs). These machines are shared and noisy, so
+the script first prints a calibration: the time of `sum(range(10**6))`, about 10 ms on an idle
+modern core; scale the figures by it. CPU time (user + system) is printed next to wall time: it
+counts only the time the process ran, so it moves less with the load.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import timeit
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+TVENV = Path("/opt/tvenv/bin/python")
+CAP = 249_999 + 1  # the 250,000-layer cap: a repeat of 249,999 and the layers around it
 
 TORCHINFO_PROCESS = r"""
 import torch, torchvision, torchinfo
@@ -54,17 +64,80 @@ for _ in range(int(sys.argv[1])):
 print(statistics.median(times))
 """
 
+PHASES = r"""
+import sys, time
+from cnncalc.analysis import analyze
+from cnncalc.render import to_json
+from cnncalc.spec import parse_spec
+t0 = time.perf_counter()
+spec = parse_spec(sys.argv[1])
+t1 = time.perf_counter()
+report = analyze(spec)
+t2 = time.perf_counter()
+to_json(report)
+t3 = time.perf_counter()
+print(t1 - t0, t2 - t1, t3 - t2)
+"""
 
-def median_process_time(cmd: list[str], runs: int) -> float:
-    """Median wall time of a whole process, with bytecode compiled as an installed package has it."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "cnncalc")], check=True, env=env)
+
+@dataclass(frozen=True)
+class Run:
+    """One process: wall seconds, CPU seconds (user + system) and peak resident set in MB."""
+
+    wall: float
+    cpu: float
+    peak_mb: float
+    status: int
+
+
+def environment() -> dict[str, str]:
+    """This environment, with bytecode written and read as an installed package has it."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def compile_package() -> None:
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "cnncalc")], check=True, env=environment())
+
+
+def run_once(cmd: list[str]) -> Run:
+    """Run ``cmd`` (output discarded) and measure it with os.wait4, which gives this child's own
+    resource use (peak RSS included), unlike RUSAGE_CHILDREN's maximum over all children."""
+    t = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env=environment())
+    _, status, usage = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, p.returncode)
+
+
+def median_run(cmd: list[str], runs: int) -> Run:
+    results = [run_once(cmd) for _ in range(runs)]
+    bad = [r.status for r in results if r.status != 0]
+    if bad:
+        raise subprocess.CalledProcessError(bad[0], cmd)
+    return Run(
+        statistics.median(r.wall for r in results), statistics.median(r.cpu for r in results),
+        max(r.peak_mb for r in results), 0,
+    )
+
+
+def calibration() -> float:
+    """Seconds for sum(range(10**6)), best of 5 (about 0.01 s on an idle modern core)."""
+    return min(timeit.repeat("sum(range(10**6))", number=1, repeat=5))
+
+
+def import_time(runs: int) -> float:
+    """Median cumulative import time of cnncalc.cli, from ``python -X importtime``, in seconds."""
     times = []
     for _ in range(runs):
-        t = time.perf_counter()
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env=env)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        err = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", "import cnncalc.cli"], capture_output=True, text=True,
+            cwd=ROOT, env=environment(), check=True,
+        ).stderr
+        m = re.search(r"\|\s*(\d+) \| cnncalc\.cli$", err, re.MULTILINE)
+        if m:
+            times.append(int(m[1]) / 1e6)
+    return statistics.median(times) if times else float("nan")
 
 
 def chain_spec(n_layers: int) -> str:
@@ -75,48 +148,104 @@ def chain_spec(n_layers: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def median_analysis_time(n_layers: int, runs: int) -> float:
-    sys.path.insert(0, str(ROOT))
-    import cnncalc
+def cap_spec() -> str:
+    """The 4-line spec of issue 8 that the layer cap admits: 249,999 relus after the input."""
+    return "name: cap\ninput: [3, 32, 32]\nlayers:\n  - {relu: null, repeat: 249999}\n"
 
-    with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / f"chain{n_layers}.yaml"
-        path.write_text(chain_spec(n_layers))
-        times = []
-        for _ in range(runs):
-            t = time.perf_counter()
-            report = cnncalc.analyze(path)
-            times.append(time.perf_counter() - t)
-        assert len(report.layers) == n_layers
-    return statistics.median(times)
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "cnncalc", *args]
+
+
+def show(label: str, r: Run) -> None:
+    print(f"  {label:42} wall {r.wall:7.3f} s   cpu {r.cpu:7.3f} s   peak RSS {r.peak_mb:6.0f} MB")
+
+
+def startup(args: argparse.Namespace) -> float:
+    print("1. start-up")
+    ours = median_run(cli("summarize", "specs/resnet50.yaml", "--format", "json"), args.runs)
+    show("summarize resnet50 --format json", ours)
+    bare = median_run([sys.executable, "-c", "pass"], args.runs)
+    show("python -c pass (the interpreter alone)", bare)
+    print(f"  import cnncalc.cli (-X importtime, median): {import_time(args.runs) * 1000:.1f} ms")
+    try:
+        theirs = median_run([args.torch_python, "-c", TORCHINFO_PROCESS], max(3, args.runs // 3))
+    except (subprocess.CalledProcessError, OSError):
+        print("  torchinfo comparison skipped (needs torch, torchvision and torchinfo in --torch-python)")
+        return ours.wall
+    show("torchinfo.summary(torchvision resnet50)", theirs)
+    print(f"  whole process against whole process: cnncalc is {theirs.wall / ours.wall:.0f}x faster (target: > 50x)")
+    n = str(max(5, args.runs))
+    call = float(subprocess.run([args.torch_python, "-c", TORCHINFO_CALL, n], capture_output=True, text=True, check=True).stdout)
+    own = float(subprocess.run([sys.executable, "-c", CNNCALC_CALL, n], capture_output=True, text=True, check=True, cwd=ROOT).stdout)
+    print(f"  in-process only: torchinfo.summary() {call * 1000:.1f} ms (model built), "
+          f"cnncalc.analyze() {own * 1000:.1f} ms (YAML read): {call / own:.0f}x")
+    return ours.wall
+
+
+def long_chains(args: argparse.Namespace, tmp: Path) -> None:
+    print("2. generated chains")
+    for n in (10_000, 100_000):
+        path = tmp / f"chain{n}.yaml"
+        path.write_text(chain_spec(n))
+        runs = args.runs if n == 10_000 else 3
+        show(f"summarize --format json, {n:,} layers", median_run(cli("summarize", str(path), "-f", "json", "-q"), runs))
+        phases = [
+            [float(x) for x in subprocess.run(
+                [sys.executable, "-c", PHASES, str(path)], capture_output=True, text=True, check=True, cwd=ROOT, env=environment(),
+            ).stdout.split()]
+            for _ in range(min(runs, 5))
+        ]
+        parse, analyse, js = (statistics.median(p[i] for p in phases) for i in range(3))
+        print(f"  {'':42} in-process: parse {parse:.3f} s, analyse {analyse:.3f} s, JSON {js:.3f} s")
+
+
+CAP_COMMANDS = (
+    ("summarize", ()),
+    ("summarize", ("-f", "json")),
+    ("summarize", ("-f", "csv")),
+    ("summarize", ("-f", "markdown")),
+    ("summarize", ("--depth", "1")),
+    ("rf", ()),
+    ("rf", ("-f", "json")),
+    ("explain", ()),
+    ("export", ()),
+)
+
+
+def at_the_cap(args: argparse.Namespace, tmp: Path) -> None:
+    print(f"3. at the layer cap ({CAP:,} layers), median of {args.cap_runs} run(s) each")
+    path = tmp / "cap.yaml"
+    path.write_text(cap_spec())
+    for command, extra in CAP_COMMANDS:
+        label = " ".join([command, *extra])
+        try:
+            show(label, median_run(cli(command, str(path), *extra, "-q"), args.cap_runs))
+        except subprocess.CalledProcessError as e:
+            print(f"  {label:42} failed with status {e.returncode}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=11)
-    ap.add_argument("--torch-python", default=sys.executable, help="a Python with torch, torchvision, torchinfo")
+    ap.add_argument("--cap-runs", type=int, default=3)
+    ap.add_argument("--only", choices=["startup", "chains", "cap"], action="append", help="run only these parts")
+    ap.add_argument(
+        "--torch-python", default=str(TVENV) if TVENV.exists() else sys.executable,
+        help="a Python with torch, torchvision and torchinfo",
+    )
     args = ap.parse_args()
-
-    cli = [sys.executable, "-m", "cnncalc", "summarize", "specs/resnet50.yaml", "--format", "json"]
-    ours = median_process_time(cli, args.runs)
-    print(f"cnncalc summarize resnet50 --format json (whole process): median {ours:.3f} s over {args.runs} runs")
-
-    try:
-        theirs = median_process_time([args.torch_python, "-c", TORCHINFO_PROCESS], max(3, args.runs // 2))
-    except subprocess.CalledProcessError:
-        print("torchinfo comparison skipped (needs torch, torchvision and torchinfo in --torch-python)")
-    else:
-        print(f"python -c 'torchinfo.summary(torchvision resnet50)' (whole process): median {theirs:.3f} s")
-        print(f"  whole process against whole process, cnncalc is {theirs / ours:.1f}x faster (target: >= 20x)")
-        n = str(max(5, args.runs))
-        call = float(subprocess.run([args.torch_python, "-c", TORCHINFO_CALL, n], capture_output=True, text=True, check=True).stdout)
-        own = float(subprocess.run([sys.executable, "-c", CNNCALC_CALL, n], capture_output=True, text=True, check=True, cwd=ROOT).stdout)
-        print(f"in-process only: torchinfo.summary() {call * 1000:.1f} ms (model built), cnncalc.analyze() {own * 1000:.1f} ms (YAML read): {call / own:.1f}x")
-
-    t10k = median_analysis_time(10_000, max(3, args.runs // 2))
-    print(f"10,000-layer spec, parse + analyse in-process: median {t10k:.3f} s (target <= 1 s)")
-    t100k = median_analysis_time(100_000, 3)
-    print(f"100,000-layer spec: median {t100k:.3f} s = {t100k / t10k:.1f}x the 10,000-layer time (linear: ~10x)")
+    parts = set(args.only or ["startup", "chains", "cap"])
+    compile_package()
+    print(f"calibration: sum(range(10**6)) takes {calibration() * 1000:.1f} ms here (about 10 ms on an idle core); "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    with tempfile.TemporaryDirectory() as d:
+        if "startup" in parts:
+            startup(args)
+        if "chains" in parts:
+            long_chains(args, Path(d))
+        if "cap" in parts:
+            at_the_cap(args, Path(d))
 
 
 if __name__ == "__main__":
