@@ -210,3 +210,14 @@ def test_rf_keeps_names_and_whole_values(width: int) -> None:
         assert ("×".join(map(str, g.spatial)) or "—") in words  # the output size whole (112×112, 7×7)
         assert cells(g)[0] in words  # the field size whole (212, global)
     assert "hidden to fit" in text and "--format json" in text
+
+
+def test_cli_columns_and_sort() -> None:
+    out = cli(["summarize", "specs/vgg16.yaml", "--columns", "params,macs", "--sort", "macs"], {"COLUMNS": "60"})
+    lines = out.splitlines()
+    assert lines[0].endswith("sorted by macs") and lines[2].split() == ["layer", "params", "MACs"]
+    # 64·64·9·224² = 1.85 G MACs, tied with conv2_2, conv3_2, … (128·128·9·112², …): ties keep the net's order
+    assert lines[4].split()[0] == "conv1_2"
+    bad = subprocess.run([sys.executable, "-m", "cnncalc", "summarize", "specs/vgg16.yaml", "--columns", "name,flops"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert bad.returncode == 2 and "unknown column 'flops'" in bad.stderr
