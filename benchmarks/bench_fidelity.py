@@ -5,7 +5,9 @@
     within 5 %;
 (b) the harness (``cnncalc.torch.bench.measure`` around the ``Runner`` step that ``cnncalc bench`` times)
     adds less than 2 % over a bare ``perf_counter`` loop around ``net(x)``: the median of per-round
-    ratios, on ResNet-50 and on LeNet-5 (where a fixed per-call cost shows most).
+    ratios, on ResNet-50 and on LeNet-5 (where a fixed per-call cost shows most); and, robust to a
+    loaded machine, the harness's fixed cost per call measured on a no-op, as a share of each net's
+    forward time.
 
 On a shared, loaded machine use ``--threads 1 --cpu-time``: the process's CPU time is not inflated
 by waiting for a core, as the wall clock is. Rounds interleave the two sides (A, B, B, A, …) so that a machine whose load drifts biases neither.
@@ -111,6 +113,31 @@ def overhead(spec: str, batch: int, rounds: int, samples: int) -> float:
                   ta, tb, ("cnncalc harness", "bare loop"))
 
 
+def model_time(spec: str, batch: int) -> float:
+    """Median seconds per forward call of the built net (bare loop)."""
+    parsed = parse_spec(SPECS / spec)
+    net = build(parsed, None, "cpu").eval()
+    x = torch.randn(batch, *parsed.input_shape)
+    with torch.inference_mode():
+        for _ in range(3):
+            net(x)
+        return bare(lambda: net(x), 3, 5)
+
+
+def fixed_cost(rounds: int) -> float:
+    """The harness's own cost per call, measured on a call that does nothing: the harness's median per
+    call minus a bare loop's, in seconds (robust to load: no model time to drown it)."""
+    noop: Callable[[], object] = lambda: None  # noqa: E731
+    clock = Clock(torch.device("cpu"), TIMER)
+    diffs = []
+    for _ in range(rounds):
+        t = measure(noop, clock, warmup=0, repeat=20, min_time=0)
+        diffs.append(t.median - bare(noop, t.number, 20))
+    cost = statistics.median(diffs)
+    print(f"(b) fixed cost of the harness per call, on a no-op: {1e9 * cost:.0f} ns (median of {rounds} rounds)")
+    return cost
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=15)
@@ -132,6 +159,11 @@ def main() -> None:
         fidelity(args.batch, args.rounds, number=3)
     overhead("resnet50.yaml", args.batch, args.rounds, samples=3)
     overhead("lenet5.yaml", 1, args.rounds, samples=20)
+    cost = fixed_cost(args.rounds)
+    for spec, batch in (("lenet5.yaml", 1), ("resnet50.yaml", args.batch)):
+        per_call = model_time(spec, batch)
+        print(f"    on {spec} at batch {batch} ({1e3 * per_call:.3f} ms per forward): "
+              f"{100 * cost / per_call:+.4f}% of its time")
 
 
 if __name__ == "__main__":

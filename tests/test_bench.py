@@ -224,3 +224,25 @@ def test_cuda_bf16_channels_last_per_layer(tiny):
     assert res.memory.measured_bytes and res.memory.measured == "torch.cuda.max_memory_allocated"
     assert res.layers is not None and len(res.layers) == 4
     assert run.device["type"] == "cuda"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_missing_cuda_is_refused(tiny):
+    r = _bench(tiny, *FAST, "--device", "cuda")
+    assert r.exit_code == 2 and "sees no CUDA device" in r.stderr
+
+
+def test_float16_on_cpu_says_so(tiny):
+    r = _bench(tiny, *FAST, "--dtype", "float16", "-f", "json")
+    if r.exit_code == 2:  # a torch build without a CPU half kernel refuses, naming the dtype
+        assert "float16 on cpu" in r.stderr
+        return
+    assert r.exit_code == 0, r.output
+    assert "float16 on the CPU" in r.stderr
+    assert json.loads(r.stdout)["results"][0]["dtype"] == "float16"
+
+
+def test_quiet_silences_notes(tiny):
+    r = _bench(tiny, *FAST, "--dtype", "float16", "-f", "json", "--quiet")
+    assert r.exit_code in (0, 2)
+    assert "note:" not in r.stderr
