@@ -64,6 +64,38 @@ CASES = {
     "add": [([3, 8, 8], [{"conv": {"out": 3, "kernel": 1, "bias": False}, "name": "a"}, {"add": None, "from": ["input", "a"]}], [3, 8, 8], 0, 0, 0)],
     "mul": [([4, 8, 8], [{"adaptiveavgpool": {"out": 1}, "name": "g"}, {"mul": None, "from": ["input", "g"]}], [4, 8, 8], 0, 0, 0)],
     "concat": [([3, 8, 8], [{"conv": {"out": 5, "kernel": 1}, "name": "a"}, {"concat": None, "from": ["input", "a"]}], [8, 8, 8], 0, 0, 0)],
+    # the layer families of modern nets (issue 9); tests/test_layers_modern.py checks each against torch
+    "upsample": [([3, 7, 9], {"upsample": {"scale": 2}}, [3, 14, 18], 0, 0, 0),
+                 ([3, 7, 9], {"upsample": {"scale": 1.5, "mode": "bilinear"}}, [3, 10, 13], 0, 0, 0)],
+    "pixelshuffle": [([18, 4, 5], {"pixelshuffle": {"factor": 3}}, [2, 12, 15], 0, 0, 0)],
+    "pixelunshuffle": [([2, 6, 8], {"pixelunshuffle": {"factor": 2}}, [8, 3, 4], 0, 0, 0)],
+    "pad": [([3, 5, 6], {"pad": {"padding": [1, 2, 0, 3]}}, [3, 8, 9], 0, 0, 0),
+            ([3, 5, 6], {"pad": {"padding": 2, "mode": "reflect"}}, [3, 9, 10], 0, 0, 0)],
+    # 6×6 positions, each with its own 4 filters of 3×3×3, and a bias per position and filter
+    "locallyconnected": [([3, 8, 8], {"locallyconnected": {"out": 4, "kernel": 3}}, [4, 6, 6], 36 * 4 * 27 + 4 * 36, 0, 36 * 4 * 27)],
+    "layernorm": [([10, 16], "layernorm", [10, 16], 2 * 16, 0, 0),
+                  ([96, 7, 7], {"layernorm": {"over": "channels"}}, [96, 7, 7], 2 * 96, 0, 0)],
+    "groupnorm": [([8, 5, 5], {"groupnorm": {"groups": 4}}, [8, 5, 5], 2 * 8, 0, 0)],
+    "instancenorm": [([6, 5, 5], {"instancenorm": {"affine": True, "track_running_stats": True}}, [6, 5, 5], 12, 13, 0)],
+    # RNN: h·(x + h) + 2h; T steps × h·(x + h)
+    "rnn": [([11, 13], {"rnn": {"hidden": 20}}, [11, 20], 20 * 33 + 40, 0, 11 * 20 * 33)],
+    # LSTM: 4·(h·(x + h) + 2h); T × 4·h·(x + h)
+    "lstm": [([50, 64], {"lstm": {"hidden": 128}}, [50, 128], 4 * (128 * 192 + 256), 0, 50 * 4 * 128 * 192)],
+    # GRU, two directions: 2 × 3·(h·(x + h) + 2h)
+    "gru": [([11, 13], {"gru": {"hidden": 24, "bidirectional": True}}, [11, 48], 2 * 3 * (24 * 37 + 48), 0, 2 * 11 * 3 * 24 * 37)],
+    "embedding": [([50], {"embedding": {"num": 100, "dim": 32}}, [50, 32], 3200, 0, 0)],
+    # 4·E² + 4·E params; 4·T·E² + 2·T²·E MACs
+    "multiheadattention": [([10, 16], {"multiheadattention": {"heads": 4}}, [10, 16], 4 * 256 + 64, 0, 4 * 10 * 256 + 2 * 100 * 16)],
+    "reshape": [([768, 14, 14], {"reshape": {"shape": [768, -1]}}, [768, 196], 0, 0, 0)],
+    "permute": [([768, 196], {"permute": {"dims": [0, 2, 1]}}, [196, 768], 0, 0, 0)],
+    "select": [([197, 768], {"select": {"dim": 1, "index": 0}}, [768], 0, 0, 0)],
+    "classtoken": [([196, 768], "classtoken", [197, 768], 768, 0, 0)],
+    "posembedding": [([197, 768], "posembedding", [197, 768], 197 * 768, 0, 0)],
+    "layerscale": [([96, 56, 56], "layerscale", [96, 56, 56], 96, 0, 0)],
+    "dropout2d": [([8, 4, 4], "dropout2d", [8, 4, 4], 0, 0, 0)],
+    "dropout3d": [([8, 2, 4, 4], "dropout3d", [8, 2, 4, 4], 0, 0, 0)],
+    "stochasticdepth": [([8, 4, 4], {"stochasticdepth": {"p": 0.1}}, [8, 4, 4], 0, 0, 0)],
+    "droppath": [([8, 4, 4], "droppath", [8, 4, 4], 0, 0, 0)],
 }
 ACTIVATIONS = ["relu", "relu6", "leakyrelu", "sigmoid", "tanh", "softmax", "gelu", "silu", "hardswish", "hardsigmoid", "elu", "identity"]
 for name in ACTIVATIONS:

@@ -7,16 +7,33 @@ derived from it for the importer: torch class name, function path or tensor meth
 from __future__ import annotations
 
 from .activation import ACTIVATIONS, Dropout, Softmax
+from .attention import MultiheadAttention
 from .base import Rule
 from .conv import Conv
 from .dense import Flatten, Linear
+from .drop import Dropout2d, Dropout3d, DropPath, StochasticDepth
+from .local import LocallyConnected
 from .merge import Add, Concat, Mul
 from .norm import BatchNorm
+from .norms import GroupNorm, InstanceNorm, LayerNorm
+from .pad import Pad
 from .pool import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, MaxPool
+from .recurrent import GRU, LSTM, RNN
+from .tensor import ClassToken, Embedding, LayerScale, Permute, PosEmbedding, Reshape, Select
+from .upsample import PixelShuffle, PixelUnshuffle, Upsample
 
 RULE_CLASSES: tuple[type[Rule], ...] = (
     Conv, MaxPool, AvgPool, AdaptiveAvgPool, AdaptiveMaxPool, Linear, Flatten, BatchNorm,
     Dropout, *ACTIVATIONS, Softmax, Add, Concat, Mul,
+    Upsample, PixelShuffle, PixelUnshuffle,
+    Pad,
+    LocallyConnected,
+    LayerNorm, GroupNorm, InstanceNorm,
+    RNN, LSTM, GRU,
+    Embedding,
+    MultiheadAttention,
+    Reshape, Permute, Select, ClassToken, PosEmbedding, LayerScale,
+    Dropout2d, Dropout3d, StochasticDepth, DropPath,
 )
 RULES: dict[str, Rule] = {r.type: r() for r in RULE_CLASSES}
 

@@ -20,7 +20,7 @@ from ..layers import RULES
 from .args import has_dollar, layer_args, too_big
 from .limits import MAX_INT, MAX_LAYERS, MAX_NESTING, BudgetExceeded
 from .loader import INT, STR, loc, scalar
-from .model import INPUT_DTYPES, INPUT, LayerSpec, NetSpec
+from .model import INPUT, INPUT_DTYPES, LayerSpec, NetSpec
 from .names import Names, closest, written_names
 from .values import Env, Reader, Scope, show
 

@@ -10,6 +10,8 @@ from typing import Any
 from ..errors import Loc
 
 INPUT = "input"  # the network's input, as 'from' names it
+# what a spec's input may hold: real values, or integer ids (for an embedding), as torch's dtypes
+INPUT_DTYPES = ("float32", "int64", "int32")
 
 
 @dataclass(frozen=True)
@@ -41,3 +43,8 @@ class NetSpec:
     file: str = "<spec>"
     input_loc: Loc = field(default_factory=Loc)
     aliases: Mapping[str, str] = field(default_factory=dict)
+    input_dtype: str = "float32"  # "int64" / "int32": the input is integer ids (an embedding reads them)
+
+    @property
+    def takes_ids(self) -> bool:
+        return self.input_dtype != "float32"

@@ -71,7 +71,7 @@ def function_module(cls: str, fn: TorchFunction) -> type[Function]:
 def make_module(rule: Rule, call: TorchCall) -> nn.Module:
     name, kwargs = call
     fn = rule.torch.function
-    if rule.torch.module is not None:
+    if rule.torch.module is not None and name == rule.torch.cls:
         cls = rule.torch.module()  # a class the rule's own file defines (torch has none)
     else:
         cls = function_module(name, fn) if fn is not None else getattr(nn, name)

@@ -47,13 +47,19 @@ def module_source(rule: Rule) -> str:
     (read from the file, so torch is not imported), dedented to stand at the top of a module."""
     factory = rule.torch.module
     assert factory is not None
-    text = textwrap.dedent(inspect.getsource(factory))
-    for node in ast.walk(ast.parse(text)):
+    text = inspect.getsource(inspect.getmodule(type(rule)))  # type: ignore[arg-type]
+    factories = [n for n in ast.parse(text).body if isinstance(n, ast.FunctionDef)]
+    for node in (inner for f in factories for inner in ast.walk(f)):
         if isinstance(node, ast.ClassDef) and node.name == rule.torch.cls:
             segment = ast.get_source_segment(text, node)
             assert segment is not None
             return textwrap.dedent(" " * node.col_offset + segment)
     raise AssertionError(f"{factory.__qualname__} defines no class {rule.torch.cls}")  # a rule-file bug
+
+
+def custom(rule: Rule, call: TorchCall) -> bool:
+    """Whether ``call`` makes the module class the rule's own file defines (torch has none)."""
+    return rule.torch.module is not None and call[0] == rule.torch.cls
 
 
 def render_call(call: TorchCall, defaults: Mapping[str, Any], prefix: str = "nn.") -> str:
@@ -86,7 +92,7 @@ def _layer_lines(rule: Rule, call: TorchCall, key: str, args: list[str], frozen:
     fn = rule.torch.function
     if fn is not None:
         return None, f"{key} = {function_expr(fn, call[1], args)}"
-    prefix = "" if rule.torch.module is not None else "nn."
+    prefix = "" if custom(rule, call) else "nn."
     init = f"self.{key} = {render_call(call, rule.torch.defaults(), prefix)}{'.requires_grad_(False)' if frozen else ''}"
     return init, f"{key} = self.{key}({', '.join(args)})"
 
@@ -110,9 +116,9 @@ def to_pytorch_source(
     classes: dict[str, str] = {}  # module classes the rules define (torch has none), by name
     for layer in spec.layers:
         rule = RULES[layer.type]
-        if rule.torch.module is not None and rule.torch.cls not in classes:
-            classes[rule.torch.cls] = module_source(rule)
         call = rule.to_torch(layer.args, [shapes[i] for i in layer.inputs])
+        if custom(rule, call) and call[0] not in classes:
+            classes[call[0]] = module_source(rule)
         key = keys[layer.name]
         note = "" if key == layer.name else f'  # "{source_text(layer.name)}"'
         line, fwd = _layer_lines(rule, call, key, [var[i] for i in layer.inputs], layer.frozen)

@@ -214,7 +214,7 @@ def measure(net: Net, x: torch.Tensor) -> tuple[dict[str, tuple[int, ...]], dict
     # forward, the same output through plain matmuls (docs/conventions.md)
     counted = [m for m in net.layers.values() if hasattr(m, "counted")]
     for m in counted:
-        m.forward = m.counted
+        m.forward = m.counted  # type: ignore[assignment]
     try:
         with torch.no_grad(), counter:
             net(x)
