@@ -7,10 +7,9 @@ torch cannot run.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,27 +55,6 @@ def _percent(ctx: click.Context, param: click.Parameter, value: str) -> float:
         return parse_percent(value)
     except ValueError:
         raise click.BadParameter(f"expected a percentage such as 10%, got {value!r}") from None
-
-
-@contextlib.contextmanager
-def progress_bar(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
-    """A rich progress bar on stderr, only when stderr is a terminal; yields its update callback."""
-    if not enabled or not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from ..render.safe import term_text
-
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("starting", total=None)
-
-        def update(what: str, done: int, total: int) -> None:
-            bar.update(task, description=term_text(what)[:40], completed=done, total=total)
-
-        yield update
 
 
 @click.command()
@@ -125,7 +103,9 @@ def bench(spec: str, device: str, batches: tuple[int, ...], input_shape: tuple[i
         warmup=max(warmup, 1) if compile_ else warmup, repeat=repeat, min_time=min_time, threads=threads,
         per_layer=per_layer, peak_flops=peak_flops, peak_bandwidth=peak_bandwidth, input_shape=input_shape,
     )
-    with progress_bar(True) as update:
+    from ..render.progress import progress_bar
+
+    with progress_bar() as update:
         try:
             run = bridge.bench(spec_source(spec), settings, progress=update).to_dict()
         except CnncalcError as e:
