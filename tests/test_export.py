@@ -10,20 +10,26 @@ import ast
 import importlib
 import importlib.util
 import inspect
+import io
 import subprocess
 import sys
+import tokenize
+import unicodedata
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from _support import importable
 from click.testing import CliRunner
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
-from cnncalc import analyze, parse_spec
+from cnncalc import SpecError, analyze, parse_spec
 from cnncalc.cli import cli
 from cnncalc.layers import RULES
-from cnncalc.layers.base import REQUIRED
+from cnncalc.layers.base import REQUIRED, check_arg
 from cnncalc.torch.export import class_name, to_pytorch_source
-from cnncalc.torch.names import MODULE_ATTRS
+from cnncalc.torch.names import MODULE_ATTRS, literal, python_names
 
 try:
     import torch
@@ -260,35 +266,65 @@ SAMPLE_ARGS = {
     "adaptiveavgpool": {"out": 1},
     "adaptivemaxpool": {"out": 1},
     "linear": {"out": 4},
+    "permute": {"dims": [0, 2, 1]},
+    "upsample": {"scale": 2},
 }
 # every class a rule names, with its rule (merges have no nn class: checked through their function)
-CLASSES = {c: r for r in RULES.values() for c in r.torch.classes()}
+CLASSES = {c: r for r in RULES.values() for c in r.torch.nn_classes()}
 
 
-@pytest.mark.parametrize("shape", [[3, 8], [3, 8, 8], [3, 4, 4, 4]], ids=lambda s: f"{len(s) - 1}d")
-@pytest.mark.parametrize("layer_type", sorted(RULES))
-def test_every_argument_written_has_a_default_row(layer_type: str, shape: list[int]):
-    """Every keyword a layer's call gives is in its rule's torch row, in the row's (torch's) order;
-    for a merge, every keyword is an argument its function takes by name."""
-    rule = RULES[layer_type]
-    item = {layer_type: SAMPLE_ARGS.get(layer_type)}
+# A value for each required argument the tables above do not give, by kind (a list of ints: [-1],
+# which reshape takes for any input), and the inputs every rule is tried on.
+FILL = {"pos": 2, "pos_axes": 1, "nonneg": 0, "nonneg_axes": 0, "int": 1, "int_list": [-1], "prob": 0.5,
+        "number": 1.0, "bool": True, "padding": 0, "out_axes": 1, "nonneg_list": 0, "pos_number_axes": 2}
+INPUTS = [[3, 8], [3, 8, 8], [3, 4, 4, 4], [8], [5, 8], {"shape": [5], "dtype": "int64"}]
+
+
+def _sample(rule) -> dict | None:
+    if rule.type in SAMPLE_ARGS:
+        return SAMPLE_ARGS[rule.type]
+    return {a.name: a.choices[0] if a.choices else FILL[a.kind] for a in rule.args if a.required} or None
+
+
+def _accepted(rule) -> list[tuple[dict, object, list[tuple[int, ...]]]]:
+    """(item, input, per-sample input shapes) for every input the analysis accepts the sample on."""
     n = max(rule.min_inputs, 2 if rule.max_inputs is None else 1)
-    item["from"] = ["input"] * n
-    layer = parse_spec({"input": shape, "layers": [item]}).layers[0]
-    name, kwargs = rule.to_torch(layer.args, [tuple(shape)] * n)
-    fn = rule.torch.function
-    if fn is None:
-        row = list(rule.torch.defaults())
-        assert name in rule.torch.classes()
-        assert [a for a in row if a in kwargs] == list(kwargs)
-    else:
+    out = []
+    for inp in INPUTS:
+        item = {rule.type: _sample(rule), "from": ["input"] * n}
+        try:
+            report = analyze({"input": inp, "layers": [item]})
+        except SpecError:
+            continue
+        out.append((item, inp, [report.input_shape[1:]] * n))
+    return out
+
+
+@pytest.mark.parametrize("layer_type", sorted(RULES))
+def test_every_argument_written_has_a_default_row(layer_type: str):
+    """Every keyword a layer's call gives is in its rule's torch row, in the row's (torch's) order;
+    for a merge, every keyword is an argument its function takes by name, and torch's function
+    gives the analysis's shape. Every rule is checked on at least one input (add SAMPLE_ARGS
+    where the fill-ins above do not make a valid layer)."""
+    rule = RULES[layer_type]
+    cases = _accepted(rule)
+    assert cases, f"no sample of {layer_type} is valid: add it to SAMPLE_ARGS"
+    for item, inp, shapes in cases:
+        layer = parse_spec({"input": inp, "layers": [item]}).layers[0]
+        name, kwargs = rule.to_torch(layer.args, shapes)
+        fn = rule.torch.function
+        if fn is None:
+            row = list(rule.torch.defaults())
+            assert name in rule.torch.classes()
+            assert [a for a in row if a in kwargs] == list(kwargs)
+            continue
         assert list(kwargs) == list(fn.kwargs)
         if torch is not None:
             module, _, attr = fn.name.rpartition(".")
             f = getattr(importlib.import_module(module), attr)
-            xs = [torch.zeros(2, *shape)] * n
+            xs = [torch.zeros(2, *shapes[0])] * len(shapes)
             out = f(*xs[:2], **kwargs) if fn.fold else f(xs, **kwargs)
-            assert tuple(out.shape[1:]) == analyze({"input": shape, "layers": [item]}).layers[0].output_shape[1:]
+            assert tuple(out.shape[1:]) == analyze({"input": inp, "layers": [item]}).layers[0].output_shape[1:]
 
 
 @needs_torch
@@ -315,10 +351,13 @@ def test_torch_defaults_are_torchs(name: str):
 @needs_torch
 @pytest.mark.parametrize("layer_type", sorted(RULES))
 def test_import_names_are_torchs(layer_type: str):
-    """The functions and methods a rule claims exist in torch (a typo would never import)."""
+    """The functions and methods a rule claims exist in torch (a typo would never import). Paths in
+    other libraries (torchvision) are checked where that library imports (CI's second environment)."""
     t = RULES[layer_type].torch
     for path in t.functions:
         module, _, attr = path.rpartition(".")
+        if module.split(".")[0] not in ("torch", "operator") and importable(module.split(".")[0]) is None:
+            continue
         assert callable(getattr(importlib.import_module(module), attr)), path
     for method in t.methods:
         assert callable(getattr(torch.Tensor, method)), method
@@ -327,3 +366,132 @@ def test_import_names_are_torchs(layer_type: str):
 @needs_torch
 def test_module_attrs_cover_what_a_module_has():
     assert set(dir(torch.nn.ModuleDict())) | set(dir(torch.nn.Module())) <= MODULE_ATTRS
+
+
+# ---- hostile specs: nothing from a spec runs, names stay distinct, no nan/inf ---------------------
+PAYLOAD = "x\"\"\"\nimport pathlib; pathlib.Path({marker!r}).touch()\n\"\"\""
+SAFE_TOP = (ast.Expr, ast.Import, ast.ImportFrom, ast.ClassDef, ast.If)
+
+
+def _hostile_spec(marker: Path) -> dict:
+    text = PAYLOAD.format(marker=str(marker))
+    return {
+        "name": text,
+        "input": [2, 6],
+        "layers": [
+            {"conv": {"out": 3, "kernel": 3}, "name": text},
+            {"relu": None, "name": "a'b\\\"c\u2028d\x1b[2J"},
+            {"conv": {"out": 2, "kernel": 1}, "name": "'''; import os #"},
+            {"concat": None, "from": [text, "'''; import os #"], "name": "# \r\nimport os"},
+        ],
+    }
+
+
+def test_export_writes_no_spec_text_as_code(tmp_path: Path):
+    """A spec whose name and layer names close the docstring and add statements gives a module whose
+    only statements are the docstring, the two imports, the class and the __main__ guard."""
+    marker = tmp_path / "PWNED"
+    spec = _hostile_spec(marker)
+    text = to_pytorch_source(spec)
+    tree = ast.parse(text)
+    assert all(isinstance(node, SAFE_TOP) for node in tree.body)
+    assert [type(n).__name__ for n in tree.body].count("Import") == 1
+    assert ast.get_docstring(tree).startswith(spec["name"])  # the name itself, escaped, not code
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef))
+    names = {n.id for n in ast.walk(cls) if isinstance(n, ast.Name)}
+    assert "os" not in names and "pathlib" not in names
+    for line in text.splitlines():  # no raw control characters or line separators anywhere
+        assert line.isprintable(), repr(line)
+    if torch is not None:
+        _load_text(text, tmp_path / "hostile.py")
+        assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    "names",
+    [["ﬁ", "fi"], ["x²", "x2"], ["\u212a", "K"], ["ℌ", "H"], ["é", "e\u0301"], ["class", "class_"], ["1", "_1"]],
+)
+def test_names_python_folds_together_stay_distinct(names: list[str]):
+    """Python reads identifiers in NFKC: 'ﬁ' is 'fi', 'x²' is 'x2', the Kelvin sign is K."""
+    keys = list(python_names(names).values())
+    assert all(k.isidentifier() and unicodedata.normalize("NFKC", k) == k for k in keys)
+    assert len({unicodedata.normalize("NFKC", k) for k in keys}) == len(names)
+
+
+# Layer names: any text the parser accepts (letters of every script, digits, marks, symbols).
+NAMES = st.lists(st.text(min_size=1, max_size=6), min_size=1, max_size=5, unique=True)
+
+
+@needs_torch
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(names=NAMES)
+def test_exported_parameters_equal_the_analysis_for_any_names(names: list[str]):
+    """Convolutions named with random unicode: the exported module keeps every one of them."""
+    layers = [{"conv": {"out": 2 + i, "kernel": 1}, "name": n} for i, n in enumerate(names)]
+    spec = {"name": "".join(names), "input": [3, 4], "layers": layers}
+    try:
+        report = analyze(spec)
+    except SpecError:
+        assume(False)  # a name the parser refuses (reserved words, control characters)
+    text = to_pytorch_source(spec)
+    namespace: dict = {}
+    exec(compile(text, "exported.py", "exec"), namespace)
+    model = namespace[class_name(spec["name"])]()
+    assert sum(p.numel() for p in model.parameters()) == report.totals.params
+    assert tuple(model(torch.zeros(1, 3, 4)).shape) == report.layers[-1].output_shape
+
+
+NON_FINITE = [
+    ("batchnorm", "eps", ".nan"), ("batchnorm", "momentum", ".inf"), ("leakyrelu", "negative_slope", "-.inf"),
+    ("elu", "alpha", ".NaN"), ("dropout", "p", ".nan"),
+]
+
+
+@pytest.mark.parametrize(("layer", "arg", "value"), NON_FINITE)
+def test_non_finite_numbers_are_refused_with_a_location(layer: str, arg: str, value: str, tmp_path: Path):
+    spec = tmp_path / "nan.yaml"
+    spec.write_text(f"input: [3, 4, 4]\nlayers:\n  - {{{layer}: {{{arg}: {value}}}, name: x}}\n")
+    r = CliRunner().invoke(cli, ["export", str(spec)])
+    assert r.exit_code == 2
+    assert r.output.startswith(f"error: {spec}:3:") and r.output.count("\n") == 1
+    assert "Traceback" not in r.output
+
+
+@pytest.mark.parametrize(("layer", "arg", "value"), NON_FINITE)
+def test_non_finite_numbers_are_refused_in_a_mapping_spec(layer: str, arg: str, value: str):
+    """A spec given as a Python mapping is refused too; and the argument check itself refuses them
+    (whatever reader comes first)."""
+    number = float(value.lower().replace(".", ""))
+    with pytest.raises(SpecError, match=r"nan|inf"):
+        analyze({"input": [3, 4, 4], "layers": [{layer: {arg: number}, "name": "x"}]})
+    (rule_arg,) = [a for a in RULES[layer].args if a.name == arg]
+    with pytest.raises(ValueError):
+        check_arg(rule_arg, number)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf"), (1, float("nan"))])
+def test_the_writer_never_writes_nan_or_inf(value: object):
+    with pytest.raises(ValueError):
+        literal(value)
+
+
+def test_shipped_exports_have_no_nan_or_inf():
+    for path in SPECS:
+        tokens = tokenize.generate_tokens(io.StringIO(to_pytorch_source(path)).readline)
+        assert not {t.string for t in tokens if t.type == tokenize.NAME} & {"nan", "inf"}, path
+
+
+@needs_torch
+def test_concat_of_one_input_is_the_identity(tmp_path: Path):
+    """DenseNet's first dense layer concatenates a list of one tensor: torch.cat([x], 1) is x."""
+    spec = {
+        "name": "dense1",
+        "input": [4, 6, 6],
+        "layers": [{"concat": None, "name": "cat"}, {"conv": {"out": 2, "kernel": 1}, "name": "conv"}],
+    }
+    report = analyze(spec)
+    assert report.layers[0].output_shape == (1, 4, 6, 6)
+    text = to_pytorch_source(spec)
+    assert "cat = torch.cat([x], dim=1)" in text
+    model = _load_text(text, tmp_path / "dense1.py").Dense1()
+    assert tuple(model(torch.zeros(1, 4, 6, 6)).shape) == report.layers[-1].output_shape

@@ -40,10 +40,12 @@ TINY = {
 
 @pytest.mark.parametrize("layer_type", sorted(RULES))
 def test_every_rule_has_a_torch_class(layer_type: str):
-    """Each rule names torch classes that exist, or a function torch has (the merges)."""
+    """Each rule names torch.nn classes that exist, or makes its own module, or a function (merges)."""
     t = RULES[layer_type].torch
-    assert t.classes() or t.function is not None
-    assert all(isinstance(getattr(torch.nn, c), type) for c in t.classes())
+    assert t.nn_classes() or t.module is not None or t.function is not None
+    assert all(isinstance(getattr(torch.nn, c), type) for c in t.nn_classes())
+    if t.module is not None:
+        assert issubclass(t.module(), torch.nn.Module)
 
 
 # torchvision's published parameters and multiply-accumulates ("GFLOPS") at batch 1

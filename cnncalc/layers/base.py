@@ -307,19 +307,21 @@ class TorchFunction:
 class Torch:
     """A rule's whole torch story, for build, export, verify, import and the docs.
 
-    ``cls`` is the ``torch.nn`` class, with ``{nd}`` for the spatial rank where torch has one class
-    per rank (``Conv{nd}d``; the rank is :meth:`Rule.torch_rank`); for a :class:`TorchFunction` layer
-    it names the small module that build makes (``Add``). ``params`` is torch's constructor,
-    in order. ``functions`` are the dotted paths of the functions that import as this rule
-    (``torch.nn.functional.relu``, ``torch.relu``, ``operator.add``), ``methods`` the tensor methods
-    (``relu``, ``relu_``).
+    ``cls`` is the class build makes, with ``{nd}`` for the spatial rank where torch has one class
+    per rank (``Conv{nd}d``; the rank is :meth:`Rule.torch_rank`). It is a ``torch.nn`` class unless
+    ``module`` or ``function`` says otherwise:
 
-    Where torch has no class for the layer, ``module`` is a factory defined in the rule's own file
-    that imports torch when called and returns the module class named ``cls`` (build calls it;
-    export copies the class's source out of that file, without importing torch). A module may have
-    a ``counted`` method computing the same output with plain matmuls, for the layers whose
-    kernels FlopCounterMode cannot see (LSTM, attention): verify measures MACs on it. ``aliases``
-    are further class names (other libraries' modules) that import as this rule.
+    * ``module``: a factory defined in the rule's own file that imports torch when called and
+      returns the module class named ``cls``, for layers torch has no class for (build calls it;
+      export copies the class's source out of that file, without importing torch). A module may
+      have a ``counted`` method computing the same output with plain matmuls, for the layers whose
+      kernels FlopCounterMode cannot see (LSTM, attention): verify measures MACs on it;
+    * ``function``: a :class:`TorchFunction` (the merges); ``cls`` names the small module build makes.
+
+    ``params`` is the constructor, in order. For the importer: ``aliases`` are other class names that
+    import as this rule (``UpsamplingNearest2d``, timm's ``DropPath``); ``functions`` the dotted paths
+    of functions (``torch.nn.functional.relu``, ``torch.relu``, ``operator.add``); ``methods`` the
+    tensor methods (``relu``, ``relu_``).
     """
 
     cls: str
@@ -334,15 +336,21 @@ class Torch:
     def per_rank(self) -> bool:
         return "{nd}" in self.cls
 
+    def own_classes(self) -> tuple[str, ...]:
+        """``cls`` for each rank it takes (``Conv1d``, ``Conv2d``, ``Conv3d``)."""
+        return tuple(self.cls.format(nd=nd) for nd in (1, 2, 3)) if self.per_rank else (self.cls,)
+
+    def nn_classes(self) -> tuple[str, ...]:
+        """The ``torch.nn`` classes build makes (whose constructor ``params`` mirrors); none for a
+        ``module`` or ``function`` layer."""
+        return () if self.module is not None or self.function is not None else self.own_classes()
+
     def classes(self) -> tuple[str, ...]:
-        """The ``torch.nn`` class names that import as this rule (none for a function layer)."""
-        if self.function is not None:
-            return self.aliases
-        own = tuple(self.cls.format(nd=nd) for nd in (1, 2, 3)) if self.per_rank else (self.cls,)
-        return own + self.aliases
+        """The class names that import as this rule: its own (none for a function) and aliases."""
+        return (*(() if self.function is not None else self.own_classes()), *self.aliases)
 
     def defaults(self) -> dict[str, Any]:
-        """torch's constructor parameters that build and export may pass, in order, with defaults."""
+        """The constructor parameters that build and export may pass, in order, with defaults."""
         return {p.name: p.default for p in self.params if p.fixed is None}
 
 
