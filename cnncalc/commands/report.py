@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..analysis import DTYPES
-from .common import batch_option, fail, input_option, quiet_option, run_analysis
+from .common import batch_option, fail, input_option, note, quiet_option, run_analysis
 
 
 def read_bench(path: str) -> dict:
@@ -55,4 +55,4 @@ def report(spec: str, output: str | None, bench_path: str | None, batch: int, in
         target.write_text(page, encoding="utf-8")
     except OSError as e:
         fail(f"{target}: cannot write: {e}")
-    click.echo(f"wrote {target} ({len(page.encode()) // 1024:,} KiB, {len(rep.layers):,} layers)", err=True)
+    note(f"wrote {target} ({len(page.encode()) // 1024:,} KiB, {len(rep.layers):,} layers)", prefix="")

@@ -11,7 +11,14 @@
   const svgs = $$("svg.graph");
   const hash = new URLSearchParams(location.hash.slice(1));
   let level = Math.min(svgs.length - 1, Math.max(0, hash.has("fold") ? +hash.get("fold") || 0 : D.first));
-  let metric = ["macs", "params", "mem"].includes(hash.get("by")) ? hash.get("by") : "macs";
+  let metric = ["macs", "params", "mem", ...(T ? ["time"] : [])].includes(hash.get("by")) ? hash.get("by") : "macs";
+  if (T) { // measured times: one more way to colour the graph
+    const b = document.createElement("button");
+    b.type = "button";
+    b.dataset.metric = "time";
+    b.textContent = "time";
+    $("#metric").appendChild(b);
+  }
   let zoom = +hash.get("zoom") || 0; // 0: fit the pane's width (never above 100%)
   let sel = new Set(), ev_unfold = false;
 
@@ -28,20 +35,24 @@
     const c = STOPS[i].map((a, k) => Math.round(a + (STOPS[i + 1][k] - a) * f));
     return "rgb(" + c.join(",") + ")";
   }
-  const NAMES = { macs: "MACs", params: "params", mem: "activation memory" };
+  const NAMES = { macs: "MACs", params: "params", mem: "activation memory", time: "measured time" };
 
   // ---- graph ---------------------------------------------------------------------------------
+  function cost(g) { // the node's share of the chosen cost: a data attribute, or measured time summed
+    if (metric !== "time") return +g.dataset[metric];
+    return members(g).reduce((a, i) => a + (T[i] || 0), 0);
+  }
   function colour() {
     for (const svg of svgs) {
       const nodes = $$("g.node:not(.input)", svg);
-      const max = Math.max(1, ...nodes.map((g) => +g.dataset[metric]));
+      const max = Math.max(1e-12, ...nodes.map(cost));
       for (const g of nodes) {
-        const t = Math.sqrt(+g.dataset[metric] / max);
+        const t = Math.sqrt(cost(g) / max);
         $("rect", g).style.fill = ramp(t);
         for (const tx of $$("text", g)) tx.style.fill = t > 0.62 ? "#fff" : "#1d2330";
       }
     }
-    const max = Math.max(1, ...$$("g.node:not(.input)", svgs[level]).map((g) => +g.dataset[metric]));
+    const max = Math.max(0, ...$$("g.node:not(.input)", svgs[level]).map(cost));
     $("#legend").innerHTML = "";
     const lab = document.createElement("span");
     lab.textContent = NAMES[metric] + ": 0";
@@ -49,7 +60,7 @@
     bar.className = "ramp";
     bar.style.background = "linear-gradient(90deg," + [0, .25, .5, .75, 1].map((t) => ramp(t)).join(",") + ")";
     const hi = document.createElement("span");
-    hi.textContent = human(max, metric === "mem") + " (√ scale) · dashed: folded, ⊕ unfolds";
+    hi.textContent = (metric === "time" ? max.toPrecision(3) + " ms" : human(max, metric === "mem")) + " (√ scale) · dashed: folded, ⊕ unfolds";
     $("#legend").append(lab, bar, hi);
   }
   function members(g) { return g.dataset.m ? g.dataset.m.split(",").map(Number) : []; }
