@@ -205,12 +205,13 @@ def per_axis(value: Any, nd: int, name: str) -> tuple[Any, ...]:
 class Window:
     """The receptive-field step of a sliding-window layer, per spatial axis.
 
-    ``kernel`` is the effective (dilated) kernel, ``stride`` the step, ``padding`` the *left* padding.
-    Strides and paddings are ints for conv and pooling; an upsampling layer (stride 1/s) gives
+    ``kernel`` is the effective (dilated) kernel, ``stride`` the step, ``padding`` the *left* padding,
+    all in units of the layer's input. They are ints for conv and pooling; an upsampling layer
+    (stride 1/s) and a transposed conv (kernel 1 + D·(F−1)/S, stride 1/S) give
     ``fractions.Fraction`` values, which the same recurrence accepts.
     """
 
-    kernel: tuple[int, ...]
+    kernel: tuple[int | Fraction, ...]
     stride: tuple[int | Fraction, ...]
     padding: tuple[int | Fraction, ...]
 
