@@ -460,7 +460,7 @@ class Runner:
 
     def input(self, batch: int, shape: tuple[int, ...]) -> torch.Tensor:
         dtype = DTYPES[self.s.dtype] if self.s.mode == "inference" else torch.float32
-        x = torch.randn((batch, *shape), device=self.dev, dtype=dtype)
+        x = self.net.sample_input((batch, *shape), self.dev, dtype)
         return x.contiguous(memory_format=self.layout) if self.layout is not None else x
 
     def step(self, x: torch.Tensor) -> Callable[[], object]:

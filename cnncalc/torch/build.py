@@ -107,6 +107,15 @@ class Net(nn.Module):
         self.layers = nn.ModuleDict(layers)
         self.plan = tuple(plan)
         self.names = dict(names)
+        self.ids: int | None = None  # for an input of integer ids: how many ids every reader accepts
+
+    def sample_input(
+        self, shape: Sequence[int], device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32
+    ) -> torch.Tensor:
+        """A random input of ``shape`` (batch first): normal values, or random ids below ``ids``."""
+        if self.ids is not None:
+            return torch.randint(0, self.ids, tuple(shape), device=device)
+        return torch.randn(tuple(shape), device=device, dtype=dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         values = {INPUT: x}
@@ -152,8 +161,9 @@ def build(
     """
     shape = tuple(input_shape or spec.input_shape)
     keys = python_names([layer.name for layer in spec.layers])
+    dtype = getattr(torch, spec.input_dtype)  # float32, or int64 / int32 ids
     outputs = {
-        INPUT: torch.empty((2, *shape), device="meta")
+        INPUT: torch.empty((2, *shape), device="meta", dtype=dtype)
     }  # batch 2: BatchNorm refuses 1 in training
     modules: dict[str, nn.Module] = {}
     for layer in spec.layers:
@@ -169,6 +179,8 @@ def build(
             module.requires_grad_(False)
         modules[keys[layer.name]] = module
     net = Net(spec.name, modules, _plan(spec, keys), keys)
+    if spec.takes_ids:  # ids must index every embedding that reads the input
+        net.ids = min((la.args["num"] for la in spec.layers if la.type == "embedding" and INPUT in la.inputs), default=1)
     net.to_empty(device=device)
     for m in net.modules():
         reset = getattr(m, "reset_parameters", None)

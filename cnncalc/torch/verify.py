@@ -284,7 +284,7 @@ def verify(
     try:
         net = build(spec, input_shape, dev)
         torch.manual_seed(seed)
-        x = torch.randn(report.input_shape, device=dev)
+        x = net.sample_input(report.input_shape, dev)
         shapes, flops, total = measure(net, x)
         measured = Totals(
             _own_numel(net.parameters()),

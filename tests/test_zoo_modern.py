@@ -1,0 +1,89 @@
+"""The shipped specs of modern nets (issue 9) against independent references: torchvision's published
+parameter counts and GFLOPS (weights' metadata, torchvision 0.29), FlopCounterMode ÷ 2 measured on
+torchvision's own models, the formulas of the recurrent layers worked by hand, and (in the torchvision
+CI environment) every weighted module of torchvision's model by name."""
+
+from __future__ import annotations
+
+import pytest
+from _support import SPECS, require_torchvision
+
+import cnncalc
+
+# name: (params, buffers, MACs). Params and "_ops" (GFLOPS = G multiply-accumulates) from
+# torchvision.models.get_model_weights(name).DEFAULT.meta; MACs and buffers measured on
+# torchvision.models.get_model(name) with FlopCounterMode ÷ 2 and sum(b.numel()), except ViT's MACs:
+# FlopCounterMode misses nn.MultiheadAttention on the CPU (11,271,124,992), so its figure is the
+# published 17.564 G, reproduced by hand below.
+PUBLISHED = {
+    "efficientnet_b0": (5_288_548, 42_065, 385_814_752),  # 0.386 GFLOPS
+    "convnext_tiny": (28_589_128, 0, 4_455_531_264),  # 4.456 GFLOPS
+    "vit_b_16": (86_567_656, 0, None),  # 17.564 GFLOPS
+}
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_totals_match_torchvision(name):
+    params, buffers, macs = PUBLISHED[name]
+    t = cnncalc.analyze(SPECS / f"{name}.yaml").totals
+    assert (t.params, t.buffers) == (params, buffers)
+    if macs is not None:
+        assert t.macs == macs
+
+
+def test_vit_b_16_macs_by_hand():
+    """Patch embedding + 12 × (attention 4·T·E² + 2·T²·E + MLP 2·T·E·4E) + head; T = 197, E = 768."""
+    t, e = 197, 768
+    patch = 196 * 768 * 3 * 16 * 16
+    block = 4 * t * e * e + 2 * t * t * e + 2 * t * e * 4 * e
+    head = 768 * 1000
+    macs = cnncalc.analyze(SPECS / "vit_b_16.yaml").totals.macs
+    assert macs == patch + 12 * block + head
+    assert round(macs / 1e9, 3) == 17.564  # torchvision's published GFLOPS
+
+
+def test_char_lstm_by_hand():
+    """65-id vocabulary → 64-d embedding → LSTM 256 × 2 layers → linear 65, over 100 steps."""
+    lstm1 = 4 * (256 * (64 + 256) + 2 * 256)
+    lstm2 = 4 * (256 * (256 + 256) + 2 * 256)
+    params = 65 * 64 + lstm1 + lstm2 + 256 * 65 + 65
+    macs = 100 * (4 * 256 * (64 + 256) + 4 * 256 * (256 + 256)) + 100 * 256 * 65
+    t = cnncalc.analyze(SPECS / "char_lstm.yaml").totals
+    assert (t.params, t.macs) == (params, macs) == (876_929, 86_860_800)
+
+
+def test_char_gru_by_hand():
+    """Bidirectional GRU 128: 2 × 3·(h·(x + h) + 2h)."""
+    gru = 2 * 3 * (128 * (64 + 128) + 2 * 128)
+    params = 65 * 64 + gru + 256 * 65 + 65
+    macs = 2 * 100 * 3 * 128 * (64 + 128) + 100 * 256 * 65
+    t = cnncalc.analyze(SPECS / "char_gru.yaml").totals
+    assert (t.params, t.macs) == (params, macs)
+
+
+@pytest.mark.torchvision
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_every_weighted_module_matches_torchvision_by_name(name):
+    """Each torchvision module that owns parameters has a spec layer of that name with as many
+    (ViT's class token and position embedding are parameters of the model and the encoder)."""
+    torchvision = require_torchvision()
+    model = torchvision.models.get_model(name)
+    report = cnncalc.analyze(SPECS / f"{name}.yaml")
+    layers = {s.name: s for s in report.layers}
+    checked = 0
+    for path, module in model.named_modules():
+        own = sum(p.numel() for p in module.parameters(recurse=False))
+        if not own or path in ("", "encoder") or path.endswith("self_attention.out_proj"):
+            continue  # the class token, the position embedding: below; out_proj: with its attention
+        key = path
+        if path.endswith(".self_attention"):
+            own += sum(p.numel() for p in module.out_proj.parameters())
+        if type(module).__name__ == "CNBlock":
+            key = f"{path}.layer_scale"  # the block's own parameter is its layer scale
+        assert key in layers, f"no spec layer {key}"
+        assert layers[key].params == own, key
+        checked += 1
+    assert checked > 40
+    if name == "vit_b_16":
+        assert layers["class_token"].params == model.class_token.numel()
+        assert layers["encoder.pos_embedding"].params == model.encoder.pos_embedding.numel()
