@@ -151,3 +151,40 @@ def test_cli_formats_and_depth() -> None:
     assert mermaid.count("-->") == 20 and 'n6["inception3a<br/>20 layers · 256×28×28"]' in mermaid
     dot = run("specs/resnet18.yaml", "-f", "dot")
     assert dot.count(" -> ") == sum(len(s.inputs) for s in cnncalc.analyze(SPECS / "resnet18.yaml").layers)
+
+
+def brute_crossings(order: list[list[str]], down: dict[str, list[str]]) -> int:
+    total = 0
+    for upper, lower in itertools.pairwise(order):
+        pos = {v: i for i, v in enumerate(lower)}
+        edges = [(i, pos[t]) for i, v in enumerate(upper) for t in down.get(v, ()) if t in pos]
+        total += sum(1 for a in edges for b in edges if a[0] < b[0] and a[1] > b[1])
+    return total
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_crossing_count_matches_brute_force(seed: int) -> None:
+    import random
+
+    rnd = random.Random(seed)
+    order = [[f"{r}.{i}" for i in range(rnd.randint(1, 7))] for r in range(5)]
+    down: dict[str, list[str]] = {}
+    for upper, lower in itertools.pairwise(order):
+        for v in upper:
+            down[v] = rnd.sample(lower, rnd.randint(0, len(lower)))
+    assert G._crossings(order, down) == brute_crossings(order, down)
+
+
+def test_a_graph_too_large_to_draw_is_refused_quickly() -> None:
+    """400 layers in a chain, all concatenated at the end: 79,800 bends (400·399/2) for the long
+    edges. The layout refuses before it allocates them; the report leaves that level out and says so."""
+    from cnncalc.render.html import render_html
+
+    spec = {"name": "skips", "input": [4, 8, 8], "layers": [
+        *({"relu": None, "name": f"r{i}"} for i in range(400)),
+        {"concat": None, "from": [f"r{i}" for i in range(400)], "name": "cat"},
+    ]}
+    report = cnncalc.analyze(spec)
+    with pytest.raises(G.LayoutTooLarge, match="402 nodes and 79,800 edge bends are too many"):
+        G.layout(G.build(report))
+    assert "all (401): not drawn, 402 nodes and 79,800 edge bends" in render_html(report)

@@ -30,14 +30,17 @@ def draw(spec: str, output: str, depth: int | None, title: bool, batch: int, inp
     SPEC.yaml may be - to read the spec from standard input.
     """
     from ..render.draw import DrawError, convert, to_svg
-    from ..render.graph import build
+    from ..render.graph import LayoutTooLarge, build
 
     target = Path(output)
     fmt = target.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
         fail(f"{output}: unknown format {target.suffix or '(no suffix)'!r}; use .svg, .png or .pdf")
     rep = run_analysis(spec, batch=batch, input_shape=input_shape)
-    svg = to_svg(build(rep, depth), rep.name if title else None)
+    try:
+        svg = to_svg(build(rep, depth), rep.name if title else None)
+    except LayoutTooLarge as e:
+        fail(f"{e} (--depth N draws one box per block)")
     try:
         data = svg.encode() if fmt == "svg" else convert(svg, fmt)
     except DrawError as e:

@@ -45,10 +45,13 @@ def report(spec: str, output: str | None, bench_path: str | None, batch: int, in
 
     SPEC.yaml may be - to read the spec from standard input. The file needs no network to open.
     """
-    from ..render.html import render_html
+    from ..render.html import MAX_LAYERS, render_html
 
     bench = read_bench(bench_path) if bench_path else None
     rep = run_analysis(spec, batch=batch, input_shape=input_shape, dtype=dtype)
+    if len(rep.layers) > MAX_LAYERS:
+        fail(f"{len(rep.layers):,} layers are too many for one page (at most {MAX_LAYERS:,}); "
+             "summarize --depth N or --format csv shows them")
     target = Path(output) if output else Path(f"{Path(rep.file).stem if spec != '-' else 'report'}.html")
     page = render_html(rep, bench)
     try:

@@ -32,7 +32,12 @@ RANK_GAP = 26.0
 NODE_GAP = 18.0
 DUMMY_W = 8.0
 FOLD_MARK_W = 14.0  # room for the unfold mark of a folded node
+MAX_POINTS = 30_000  # nodes + virtual points one layout may hold (a picture past this is unreadable)
 SHORT = {"batchnorm": "bn", "adaptiveavgpool": "adaptive avgpool"}  # in a folded block's 'conv+bn+relu'
+
+
+class LayoutTooLarge(ValueError):
+    """A graph whose drawing would need more than MAX_POINTS nodes and bends."""
 
 
 @dataclass(frozen=True)
@@ -186,12 +191,27 @@ def _ranks(g: Graph) -> dict[str, int]:
 
 
 def _crossings(order: list[list[str]], down: dict[str, list[str]]) -> int:
+    """Edge crossings between consecutive ranks: inversions of the lower ends taken in the order of
+    the upper ends, counted with a Fenwick tree (E log V per pair of ranks)."""
     total = 0
     for upper, lower in pairwise(order):
         pos = {v: i for i, v in enumerate(lower)}
-        ends = [pos[t] for v in upper for t in down.get(v, ()) if t in pos]
-        # inversions of the targets in the order of their sources
-        total += sum(1 for i in range(len(ends)) for j in range(i + 1, len(ends)) if ends[i] > ends[j])
+        tree = [0] * (len(lower) + 1)
+        seen = 0
+        for v in upper:
+            ends = sorted(pos[t] for t in down.get(v, ()) if t in pos)
+            for e in ends:  # ends already counted that lie to the right of e cross this edge
+                i, below = e + 1, 0
+                while i > 0:
+                    below += tree[i]
+                    i -= i & -i
+                total += seen - below
+            for e in ends:
+                i = e + 1
+                while i < len(tree):
+                    tree[i] += 1
+                    i += i & -i
+                seen += 1
     return total
 
 
@@ -207,7 +227,7 @@ def _sweep(order: list[list[str]], adj: dict[str, list[str]], ranks: range) -> N
 
 def _order(layers: list[list[str]], up: dict[str, list[str]], down: dict[str, list[str]]) -> list[list[str]]:
     best = [list(r) for r in layers]
-    best_c = _crossings(best, down) if sum(map(len, best)) < 4000 else 0
+    best_c = _crossings(best, down)
     order = [list(r) for r in layers]
     for _ in range(6 if best_c else 0):
         _sweep(order, up, range(1, len(order)))
@@ -277,6 +297,12 @@ def _coordinates(order: list[list[str]], boxes: dict[str, Placed], up: dict[str,
 def layout(g: Graph, rank_gap: float = RANK_GAP, label: Labeller = node_label) -> Layout:
     """Boxes (sized to the lines ``label`` gives) and edge routes of ``g``, top to bottom."""
     rank = _ranks(g)
+    points = len(g.nodes) + sum(max(0, rank[e.dst] - rank[e.src] - 1) for e in g.edges)
+    if points > MAX_POINTS:
+        raise LayoutTooLarge(
+            f"{len(g.nodes):,} nodes and {points - len(g.nodes):,} edge bends are too many to draw "
+            f"(at most {MAX_POINTS:,}); fold the graph by name depth"
+        )
     boxes = {n.id: Placed(n.id, 0.0, 0.0, node_width(n, label), NODE_H) for n in g.nodes}
     up: dict[str, list[str]] = {}
     down: dict[str, list[str]] = {}
@@ -313,7 +339,7 @@ def layout(g: Graph, rank_gap: float = RANK_GAP, label: Labeller = node_label) -
     width = max((p.x + p.w / 2 for p in boxes.values()), default=0.0)
     height = n_ranks * (NODE_H + rank_gap) - rank_gap
     real = {k: v for k, v in boxes.items() if not v.dummy}
-    return Layout(g, real, routes, width, height, n_ranks, _crossings(order, down) if len(boxes) < 4000 else 0)
+    return Layout(g, real, routes, width, height, n_ranks, _crossings(order, down))
 
 
 def path_d(pts: Sequence[tuple[float, float]]) -> str:

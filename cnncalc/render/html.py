@@ -22,10 +22,24 @@ from .. import __version__
 from ..analysis import LayerStats, Report
 from ..layers.base import GLOBAL
 from . import human, human_bytes, int_text, rf_text, shape_text
-from .graph import FOLD_MARK_W, INPUT, NODE_H, Graph, Layout, build, fold_levels, layout, node_label, path_d
+from .graph import (
+    FOLD_MARK_W,
+    INPUT,
+    NODE_H,
+    Graph,
+    Layout,
+    LayoutTooLarge,
+    build,
+    fold_levels,
+    layout,
+    node_label,
+    path_d,
+)
 from .safe import data_text
 
 MAX_DEFAULT_NODES = 80  # the first view: the finest fold level with at most this many nodes
+MAX_GRAPH_NODES = 4000  # a fold level with more nodes is not drawn (the table still has every layer)
+MAX_LAYERS = 20_000  # a larger net is refused: the page would be too large to open
 
 
 def html_text(s: str) -> str:
@@ -137,17 +151,26 @@ def _level_name(depth: int | None, n_nodes: int) -> str:
     return f"{'all' if depth is None else depth} ({n_nodes - 1})"
 
 
-def graphs(report: Report) -> tuple[list[str], list[str], int]:
-    """The SVG of every fold level, their button labels, and the level shown first."""
+def graphs(report: Report) -> tuple[list[str], list[str], int, list[str]]:
+    """The SVG of every fold level that can be drawn, their button labels, the level shown first,
+    and notes on the levels left out (too many nodes to draw readably)."""
     index = {s.name: i for i, s in enumerate(report.layers)}
-    svgs, labels, counts = [], [], []
-    for k, depth in enumerate(fold_levels(report)):
+    svgs: list[str] = []
+    labels, counts, notes = [], [], []
+    for depth in fold_levels(report):
         g = build(report, depth)
-        svgs.append(graph_svg(g, layout(g), index, k))
+        try:
+            if len(g.nodes) > MAX_GRAPH_NODES:
+                raise LayoutTooLarge(f"{len(g.nodes) - 1:,} nodes (at most {MAX_GRAPH_NODES:,} are drawn)")
+            lay = layout(g)
+        except LayoutTooLarge as e:
+            notes.append(f"{_level_name(depth, len(g.nodes))}: not drawn, {e}")
+            continue
+        svgs.append(graph_svg(g, lay, index, len(svgs)))
         labels.append(_level_name(depth, len(g.nodes)))
         counts.append(len(g.nodes))
     fitting = [k for k, c in enumerate(counts) if c <= MAX_DEFAULT_NODES + 1]
-    return svgs, labels, fitting[-1] if fitting else 0
+    return svgs, labels, fitting[-1] if fitting else 0, notes
 
 
 # ---- the page -----------------------------------------------------------------------------------
@@ -187,7 +210,7 @@ global pooling or flatten.</li>
 
 def render_html(report: Report, bench: Mapping[str, Any] | None = None) -> str:
     """The whole report page."""
-    svgs, labels, first = graphs(report)
+    svgs, labels, first, left_out = graphs(report)
     times = bench_times(bench, report)
     data = {
         "name": data_text(report.name), "layers": layer_rows(report), "totalMacs": report.totals.macs,
@@ -228,7 +251,7 @@ def render_html(report: Report, bench: Mapping[str, Any] | None = None) -> str:
 <span class="lbl">zoom</span><span class="seg" id="zoom"><button type="button" data-z="0.8">−</button><button type="button" data-z="fit" id="zoomval">fit</button><button type="button" data-z="1.25">+</button></span>
 </div>
 <div class="legend" id="legend"></div>
-<div class="graph-scroll" id="graph">{"".join(svgs)}</div>
+<div class="graph-scroll" id="graph">{"".join(svgs)}{"".join(f'<p class="note">{html_text(n)}</p>' for n in left_out)}</div>
 </section>
 <section class="side">
 <div class="charts" id="charts"></div>

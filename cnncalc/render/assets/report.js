@@ -52,6 +52,7 @@
         for (const tx of $$("text", g)) tx.style.fill = t > 0.62 ? "#fff" : "#1d2330";
       }
     }
+    if (!svgs.length) return;
     const max = Math.max(0, ...$$("g.node:not(.input)", svgs[level]).map(cost));
     $("#legend").innerHTML = "";
     const lab = document.createElement("span");
@@ -64,8 +65,9 @@
     $("#legend").append(lab, bar, hi);
   }
   function members(g) { return g.dataset.m ? g.dataset.m.split(",").map(Number) : []; }
-  function nodeOf(i, svg) { return $$("g.node", svg).find((g) => members(g).includes(i)); }
+  function nodeOf(i, svg) { return svg ? $$("g.node", svg).find((g) => members(g).includes(i)) : undefined; }
   function applyZoom() {
+    if (!svgs.length) return;
     const svg = svgs[level], w = +svg.dataset.w, h = +svg.dataset.h;
     const z = zoom || Math.min(1, ($("#graph").clientWidth - 12) / w);
     svg.setAttribute("width", Math.round(w * z));
