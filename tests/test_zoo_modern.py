@@ -87,3 +87,14 @@ def test_every_weighted_module_matches_torchvision_by_name(name):
     if name == "vit_b_16":
         assert layers["class_token"].params == model.class_token.numel()
         assert layers["encoder.pos_embedding"].params == model.encoder.pos_embedding.numel()
+
+
+def test_lenet5_local_by_hand():
+    """LeNet-5 with C3 locally connected: 10·10 positions × 16 × 6 × 5·5 weights + 16·10·10 biases
+    in place of the shared conv's 16 × 6 × 5·5 + 16; the MACs do not change."""
+    shared = cnncalc.analyze(SPECS / "lenet5.yaml").totals
+    local = cnncalc.analyze(SPECS / "lenet5_local.yaml").totals
+    c3_local = 100 * 16 * 6 * 25 + 16 * 100
+    c3_shared = 16 * 6 * 25 + 16
+    assert local.params == shared.params - c3_shared + c3_local == 300_890
+    assert local.macs == shared.macs == 416_520
