@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from math import prod
 from typing import Any
 
@@ -23,7 +24,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from cnncalc import SpecError, analyze, parse_spec  # noqa: E402
@@ -55,6 +56,11 @@ def pool_len(n: int, k: int, s: int, p: int, d: int, ceil: bool) -> int:
         return num // s + 1
     out = -(-num // s) + 1
     return out - 1 if (out - 1) * s >= n + p else out  # the last window must start inside
+
+
+def transposed_len(n: int, k: int, s: int, p: int, op: int, d: int) -> int:
+    """torch.nn.ConvTranspose's documented output length."""
+    return (n - 1) * s - 2 * p + d * (k - 1) + op + 1
 
 
 # ---- a spec under construction ------------------------------------------------------------------
@@ -127,6 +133,33 @@ def d_conv(draw: Any, x: Shape) -> tuple[dict[str, Any], Shape] | None:
         "groups": g,
         "bias": draw(st.booleans()),
         "padding": mode if mode != "int" else axes(draw, pads),
+    }
+    return args, (out, *size)
+
+
+def d_convtranspose(draw: Any, x: Shape) -> tuple[dict[str, Any], Shape] | None:
+    nd = len(x) - 1
+    if nd < 1:
+        return None
+    c = x[0]
+    g = draw(st.sampled_from([v for v in range(1, c + 1) if c % v == 0]))
+    out = g * draw(st.integers(1, 3))
+    ks, ss, ps, ops, ds, size = [], [], [], [], [], []
+    for i in range(nd):
+        k, s, d = draw(st.integers(1, 3)), draw(st.integers(1, 3 if nd < 3 else 2)), draw(st.integers(1, 2))
+        op = draw(st.integers(0, max(s, d) - 1))  # torch: less than the stride or the dilation
+        p = draw(st.sampled_from([p for p in range(3) if transposed_len(x[1 + i], k, s, p, op, d) >= 1]))
+        ks.append(k), ss.append(s), ps.append(p), ops.append(op), ds.append(d)
+        size.append(transposed_len(x[1 + i], k, s, p, op, d))
+    args = {
+        "out": out,
+        "kernel": axes(draw, ks),
+        "stride": axes(draw, ss),
+        "padding": axes(draw, ps),
+        "output_padding": axes(draw, ops),
+        "dilation": axes(draw, ds),
+        "groups": g,
+        "bias": draw(st.booleans()),
     }
     return args, (out, *size)
 
@@ -224,6 +257,7 @@ def softmax_dim(draw: Any, x: Shape) -> dict[str, Any]:
 
 SINGLE: dict[str, Callable[[Any, Shape], Any]] = {
     "conv": d_conv,
+    "convtranspose": d_convtranspose,
     "maxpool": d_maxpool,
     "avgpool": d_avgpool,
     "adaptiveavgpool": d_adaptive,
@@ -241,7 +275,7 @@ SINGLE: dict[str, Callable[[Any, Shape], Any]] = {
     },
 }
 MERGES = ("add", "mul", "concat")
-WINDOWED = ("conv", "maxpool", "avgpool", "adaptiveavgpool", "adaptivemaxpool")  # need spatial axes
+WINDOWED = ("conv", "convtranspose", "maxpool", "avgpool", "adaptiveavgpool", "adaptivemaxpool")  # need spatial axes
 SHAPE_KEEPING = ("batchnorm", "relu", "identity", "silu")  # a branch with one of these keeps the shape
 
 
@@ -392,6 +426,16 @@ WILD_ARGS: dict[str, Callable[[Any], dict[str, Any]]] = {
         "groups": draw(st.integers(1, 3)),
         "bias": draw(st.booleans()),
     },
+    "convtranspose": lambda draw: {
+        "out": draw(st.integers(1, 4)),
+        "kernel": wild_axes(draw, 1, 4),
+        "stride": wild_axes(draw, 1, 3),
+        "padding": wild_axes(draw, 0, 3),
+        "output_padding": wild_axes(draw, 0, 2),
+        "dilation": wild_axes(draw, 1, 2),
+        "groups": draw(st.integers(1, 3)),
+        "bias": draw(st.booleans()),
+    },
     "maxpool": lambda draw: {
         "kernel": wild_axes(draw, 1, 6),
         "padding": wild_axes(draw, 0, 3),
@@ -419,7 +463,7 @@ def wild_specs(draw: Any) -> dict[str, Any]:
     shape = draw(input_shapes())
     names = ["input"]
     layers = []
-    types = sorted(RULES)
+    types = sorted((set(SINGLE) | set(MERGES)) & set(RULES))  # the types this file can write well-typed
     for i in range(draw(st.integers(1, 4))):
         t = draw(st.sampled_from(types))
         args = WILD_ARGS[t](draw) if t in WILD_ARGS else None
@@ -508,3 +552,78 @@ def test_found_mul_of_different_ranks():
         torch_run(spec)  # (2, 4, 5) * (2, 5): torch refuses at batch 2 ...
     with pytest.raises(SpecError):
         analyze(spec, BATCH)  # ... and so does cnncalc (it once said (4, 5))
+
+
+# ---- transposed convolutions: the receptive field (stride 1/S) against gradient support -----------
+@st.composite
+def chains_1d(draw: Any) -> tuple[int, list[tuple[str, dict[str, int]]]]:
+    """An input length and 1 to 4 one-channel layers (conv or convtranspose) that keep it positive."""
+    n = draw(st.integers(3, 12))
+    length, layers = n, []
+    for _ in range(draw(st.integers(1, 4))):
+        k, s, d = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 2))
+        if draw(st.booleans()) or length < d * (k - 1) + 1:
+            op = draw(st.integers(0, max(s, d) - 1))
+            p = draw(st.sampled_from([p for p in range(3) if transposed_len(length, k, s, p, op, d) >= 1]))
+            layers.append(("convtranspose", {"kernel": k, "stride": s, "padding": p, "output_padding": op, "dilation": d}))
+            length = transposed_len(length, k, s, p, op, d)
+        else:
+            p = draw(st.integers(0, 1))
+            layers.append(("conv", {"kernel": k, "stride": s, "padding": p, "dilation": d}))
+            length = conv_len(length, k, s, p, p, d)
+        if length > 60 or length < 1:
+            break
+    assume(1 <= length <= 60)
+    return n, layers
+
+
+def _support_net(layers: list[tuple[str, dict[str, int]]]) -> Any:
+    """The chain in torch with every weight 1, no bias, float64: a unit's gradient is non-zero exactly
+    on the inputs some path reaches."""
+    mods = []
+    for kind, a in layers:
+        if kind == "conv":
+            m = torch.nn.Conv1d(1, 1, a["kernel"], a["stride"], a["padding"], a["dilation"], bias=False)
+        else:
+            m = torch.nn.ConvTranspose1d(
+                1, 1, a["kernel"], a["stride"], a["padding"], a["output_padding"], bias=False, dilation=a["dilation"]
+            )
+        torch.nn.init.ones_(m.weight)
+        mods.append(m)
+    return torch.nn.Sequential(*mods).double()
+
+
+@examples(40)
+@given(chains_1d())
+def test_convtranspose_field_bounds_the_gradient_support(chain: tuple[int, list[tuple[str, dict[str, int]]]]):
+    """Every output unit's gradient support lies inside cnncalc's region for it; where every stride is
+    1 (the field is then made of whole pixels) its ends are the region's, clipped to the input."""
+    n, layers = chain
+    spec = {"input": [1, n], "layers": [{kind: {"out": 1, "bias": False, **a}} for kind, a in layers]}
+    field = analyze(spec).layers[-1].receptive_field
+    net = _support_net(layers)
+    x = torch.zeros(1, 1, n, dtype=torch.float64, requires_grad=True)
+    y = net(x)
+    whole = all(a["stride"] == 1 for _, a in layers)
+    for u in range(y.shape[-1]):
+        (g,) = torch.autograd.grad(y[0, 0, u], x, retain_graph=True)
+        support = torch.nonzero(g[0, 0]).flatten().tolist()
+        ((lo, hi),) = field.region((u,))
+        assert all(lo <= i <= hi for i in support), (u, support, (lo, hi))
+        if whole and support and lo >= 0 and hi <= n - 1:
+            assert (support[0], support[-1]) == (lo, hi), (u, support, (lo, hi))
+
+
+def test_convtranspose_field_of_one_layer_is_exact_where_its_ends_are_inputs():
+    """One ConvTranspose1d(k=3, s=2, p=1): output o gathers inputs (o + 1 − j)/2, j = 0, 1, 2, so
+    it sees [(o − 1)/2, (o + 1)/2]; for odd o both ends are inputs, and the gradient reaches both."""
+    spec = {"input": [1, 8], "layers": [{"convtranspose": {"out": 1, "kernel": 3, "stride": 2, "padding": 1, "bias": False}}]}
+    field = analyze(spec).layers[-1].receptive_field
+    assert (field.size, field.stride) == ((2,), (Fraction(1, 2),))
+    net = _support_net([("convtranspose", {"kernel": 3, "stride": 2, "padding": 1, "output_padding": 0, "dilation": 1})])
+    x = torch.zeros(1, 1, 8, dtype=torch.float64, requires_grad=True)
+    y = net(x)
+    for o in range(1, y.shape[-1] - 1, 2):
+        (g,) = torch.autograd.grad(y[0, 0, o], x, retain_graph=True)
+        support = torch.nonzero(g[0, 0]).flatten().tolist()
+        assert field.region((o,)) == (((o - 1) // 2, (o + 1) // 2),) and support == [(o - 1) // 2, (o + 1) // 2]

@@ -28,6 +28,13 @@ CASES = {
         ([2, 9], {"conv": {"out": 3, "kernel": 4, "padding": "valid"}}, [3, 6], 3 * 2 * 4 + 3, 0, 3 * 6 * 2 * 4),
         ([1, 8, 8, 8], {"conv": {"out": 2, "kernel": 3, "stride": 2}}, [2, 3, 3, 3], 2 * 27 + 2, 0, 2 * 27 * 27),
     ],
+    "convtranspose": [  # (N−1)·S − 2P + D·(F−1) + output_padding + 1; params C_in·C_out/g·∏F; MACs input positions × that
+        ([4, 7, 7], {"convtranspose": {"out": 6, "kernel": 3, "stride": 2, "padding": 1, "output_padding": 1}}, [6, 14, 14], 4 * 6 * 9 + 6, 0, 7 * 7 * 4 * 6 * 9),
+        ([4, 7, 7], {"convtranspose": {"out": 6, "kernel": 3, "stride": 2, "padding": 1, "output_padding": 1, "groups": 2}}, [6, 14, 14], 4 * 3 * 9 + 6, 0, 7 * 7 * 4 * 3 * 9),
+        ([2, 5], {"convtranspose": {"out": 3, "kernel": 3, "dilation": 2, "bias": False}}, [3, 9], 2 * 3 * 3, 0, 5 * 2 * 3 * 3),
+        ([2, 3, 3, 3], {"convtranspose": {"out": 4, "kernel": 2, "stride": 2}}, [4, 6, 6, 6], 2 * 4 * 8 + 4, 0, 27 * 2 * 4 * 8),
+        ([3, 4, 5], {"convtranspose": {"out": 2, "kernel": [1, 3], "stride": [1, 2], "padding": [0, 1]}}, [2, 4, 9], 3 * 2 * 3 + 2, 0, 20 * 3 * 2 * 3),
+    ],
     "maxpool": [
         ([64, 112, 112], {"maxpool": {"kernel": 3, "stride": 2, "padding": 1}}, [64, 56, 56], 0, 0, 0),
         ([64, 112, 112], {"maxpool": {"kernel": 3, "stride": 2, "ceil_mode": True}}, [64, 56, 56], 0, 0, 0),

@@ -10,6 +10,7 @@ from .activation import ACTIVATIONS, Dropout, Softmax
 from .attention import MultiheadAttention
 from .base import Rule
 from .conv import Conv
+from .convtranspose import ConvTranspose
 from .dense import Flatten, Linear
 from .drop import Dropout2d, Dropout3d, DropPath, StochasticDepth
 from .local import LocallyConnected
@@ -23,7 +24,7 @@ from .tensor import ClassToken, Embedding, LayerScale, Permute, PosEmbedding, Re
 from .upsample import PixelShuffle, PixelUnshuffle, Upsample
 
 RULE_CLASSES: tuple[type[Rule], ...] = (
-    Conv, MaxPool, AvgPool, AdaptiveAvgPool, AdaptiveMaxPool, Linear, Flatten, BatchNorm,
+    Conv, ConvTranspose, MaxPool, AvgPool, AdaptiveAvgPool, AdaptiveMaxPool, Linear, Flatten, BatchNorm,
     Dropout, *ACTIVATIONS, Softmax, Add, Concat, Mul,
     Upsample, PixelShuffle, PixelUnshuffle,
     Pad,
