@@ -32,6 +32,12 @@ CASES = {  # golden name: (spec, options)
     "resnet50_depth2_sort_macs": ("resnet50", {"depth": 2, "sort": "macs"}),
 }
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# rich reads these to decide whether output is a terminal and how wide it is: the tests set their own
+RICH_ENV = ("COLUMNS", "LINES", "FORCE_COLOR", "NO_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "TERM")
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    return {**{k: v for k, v in os.environ.items() if k not in RICH_ENV}, **extra}
 
 
 def rendered(spec: str, width: int, **kw) -> str:
@@ -126,7 +132,7 @@ def test_sort_puts_the_costliest_first() -> None:
 
 def cli(args: list[str], env: dict[str, str]) -> str:
     out = subprocess.run(
-        [sys.executable, "-m", "cnncalc", *args], capture_output=True, text=True, env={**os.environ, **env},
+        [sys.executable, "-m", "cnncalc", *args], capture_output=True, text=True, env=clean_env(**env),
         timeout=120, cwd=ROOT, check=True,
     )
     return tidy(out.stdout)
@@ -137,7 +143,7 @@ def test_piped_output_honours_columns() -> None:
 
 
 def test_piped_output_without_columns_has_every_column() -> None:
-    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    env = clean_env()
     out = subprocess.run(
         [sys.executable, "-m", "cnncalc", "summarize", "specs/googlenet.yaml"], capture_output=True, text=True,
         env=env, timeout=120, cwd=ROOT, check=True,
@@ -154,7 +160,7 @@ def test_real_pseudo_terminal_60_columns() -> None:
 
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 60, 0, 0))
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    env = clean_env()
     proc = subprocess.Popen(
         [sys.executable, "-m", "cnncalc", "summarize", "specs/googlenet.yaml"], stdout=slave,
         stderr=subprocess.DEVNULL, cwd=ROOT, env={**env, "TERM": "xterm"},
