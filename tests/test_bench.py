@@ -246,3 +246,18 @@ def test_quiet_silences_notes(tiny):
     r = _bench(tiny, *FAST, "--dtype", "float16", "-f", "json", "--quiet")
     assert r.exit_code in (0, 2)
     assert "note:" not in r.stderr
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch, capsys):
+    import sys
+
+    from cnncalc.render.progress import progress_bar
+
+    with progress_bar() as update:  # pytest's stderr is not a terminal
+        assert update is None
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    with progress_bar() as update:
+        assert update is not None
+        update("layer \x1b[31mx", 1, 2)  # a spec's name reaches the terminal only escaped
+    with progress_bar(enabled=False) as update:
+        assert update is None
