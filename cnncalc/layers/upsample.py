@@ -1,13 +1,14 @@
 """Upsampling: ``upsample`` (torch.nn.Upsample / F.interpolate), ``pixelshuffle`` and
 ``pixelunshuffle`` (torch.nn.PixelShuffle / PixelUnshuffle).
 
-Receptive fields step by a fraction: one output unit of a ×s upsampling moves 1/s of an input unit.
+Receptive fields: an upsampled unit reads the input unit floor(i/s) (nearest) or the taps around
+(i + ½)/s − ½ (linear): a step function of i, which the affine Distill recurrence (size, stride,
+padding) cannot state exactly, so fields are not reported past an upsampling layer (docs/receptive-fields.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from fractions import Fraction
 from math import floor, prod
 from typing import Any
 
@@ -20,7 +21,6 @@ from .base import (
     Rule,
     Shape,
     ShapeError,
-    Step,
     Torch,
     TorchCall,
     TorchParam,
@@ -98,31 +98,13 @@ class Upsample(Rule):
             raise ShapeError(f"scale {a['scale']} makes an empty output from {list(x[1:])}", "scale")
         return out
 
-    def window(self, a: Args, x: Shape, out: Sequence[int]) -> Window | Step:
-        """The field of one output unit, for integer scale factors without align_corners; else none."""
-        n = x[1:]
-        if a["align_corners"] or any(o % m for o, m in zip(out, n, strict=True)):
-            return NONE
-        s = [o // m for o, m in zip(out, n, strict=True)]
-        _, taps = MODES[a["mode"]]
-        if taps == 1:  # nearest: output i reads input floor(i/s)
-            return Window((1,) * len(s), tuple(Fraction(1, k) for k in s), (Fraction(0),) * len(s))
-        # linear: output i reads the taps around the source point (i + ½)/s − ½ (clamped at the edges);
-        # bicubic reads one more on each side.
-        lead = 1 if taps == 4 else 0
-        return Window(
-            (taps,) * len(s),
-            tuple(Fraction(1, k) for k in s),
-            tuple(Fraction(1, 2) - Fraction(1, 2 * k) + lead for k in s),
-        )
-
     def infer(self, a: Args, ins: Sequence[Shape]) -> Inferred:
         x = ins[0]
         out = self.sizes(a, x)
         shape = (x[0], *out)
         _, taps = MODES[a["mode"]]
         per_out = 0 if taps == 1 else 2 * taps ** len(out) - 1  # weighted sum of taps^nd inputs
-        return Inferred(shape=shape, flops=per_out * prod(shape), rf=self.window(a, x, out))
+        return Inferred(shape=shape, flops=per_out * prod(shape), rf=NONE)
 
     def explain(self, a: Args, ins: Sequence[Shape]) -> list[str]:
         x = ins[0]
@@ -154,8 +136,7 @@ class PixelShuffle(Rule):
         if c % (r * r):
             raise ShapeError(f"{c} channels are not divisible by factor² = {r * r}", "factor")
         shape = (*lead, c // (r * r), h * r, w * r)
-        rf = Window((1, 1), (Fraction(1, r),) * 2, (Fraction(0),) * 2) if not lead else NONE
-        return Inferred(shape=shape, rf=rf)
+        return Inferred(shape=shape, rf=NONE)
 
     def explain(self, a: Args, ins: Sequence[Shape]) -> list[str]:
         x, r = ins[0], a["factor"]
