@@ -16,12 +16,14 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def bare_cuda_loop(net, x, calls: int, rounds: int) -> float:  # type: ignore[no-untyped-def]
+def bare_cuda_loop(net: Callable[[Any], object], x: Any, calls: int, rounds: int) -> float:
     """Median seconds per call over ``rounds`` spans of ``calls`` calls between CUDA events."""
     import torch
 
@@ -70,7 +72,8 @@ def main() -> int:
         print(f"  peak {r.peak.flops / 1e12:.1f} TFLOP/s ({r.peak.source}): {r.percent_of_peak:.1f}% of peak")
     else:
         print("  peak: this GPU is not in cnncalc/torch/peaks.py")
-    print(f"  memory: measured {r.memory.measured_bytes / 2**20:.1f} MiB ({r.memory.measured}), "
+    measured = r.memory.measured_bytes or 0
+    print(f"  memory: measured {measured / 2**20:.1f} MiB ({r.memory.measured}), "
           f"analytic {r.memory.analytic_bytes / 2**20:.1f} MiB ({r.memory.analytic})")
 
     spec = parse_spec(args.spec)
