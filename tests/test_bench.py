@@ -261,3 +261,18 @@ def test_progress_bar_only_on_a_terminal(monkeypatch, capsys):
         update("layer \x1b[31mx", 1, 2)  # a spec's name reaches the terminal only escaped
     with progress_bar(enabled=False) as update:
         assert update is None
+
+
+def test_compare_two_runs_through_the_cli(tiny, tmp_path):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    assert _bench(tiny, *FAST, "--batch", "1,2", "-o", str(a), "-f", "json").exit_code == 0
+    assert _bench(tiny, *FAST, "--batch", "2", "-o", str(b), "-f", "json").exit_code == 0
+    r = CliRunner().invoke(cli, ["compare", str(a), str(b), "-f", "json"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data["kind"] == "bench" and [s["title"] for s in data["sections"]] == ["batch 2, float32, inference"]
+    assert "only in a: batch 1, float32, inference" in data["notes"]
+    median = next(t for t in data["sections"][0]["totals"] if t["field"] == "latency median (ms)")
+    runs = [json.loads(p.read_text()) for p in (a, b)]
+    assert median["a"] == runs[0]["results"][1]["latency_ms"]["median"]
+    assert median["b"] == runs[1]["results"][0]["latency_ms"]["median"]

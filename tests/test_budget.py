@@ -141,3 +141,9 @@ def test_cli_quiet_keeps_only_the_failures():
     r = _run("--max-params", "60K", "--max-macs", "1M", "-f", "json", "--quiet")
     assert r.exit_code == 1
     assert "over budget: parameters" in r.stderr and "within budget" not in r.stderr
+
+
+def test_cli_budget_on_standard_input():
+    r = CliRunner().invoke(cli, ["summarize", "-", "--max-params", "61705", "-f", "json"],
+                           input=Path(LENET).read_text())
+    assert r.exit_code == 1 and "parameters 61,706 > max-params 61,705" in r.stderr
