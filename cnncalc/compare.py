@@ -220,13 +220,20 @@ def compare_results(ra: Mapping[str, Any], rb: Mapping[str, Any]) -> Section:
     return Section(config_text(ra), totals, layers)
 
 
+def machine_note(a: Mapping[str, Any], b: Mapping[str, Any], names: tuple[str, str] = ("a", "b")) -> list[str]:
+    """A note when two runs come from different devices or thread counts (their timings may differ)."""
+    da, db = a.get("device", {}), b.get("device", {})
+    if not (isinstance(da, dict) and isinstance(db, dict)):
+        return []
+    if (da.get("name"), da.get("threads")) == (db.get("name"), db.get("threads")):
+        return []
+    return [f"different machines: {names[0]} ran on {da.get('name')} ({da.get('threads')} threads), "
+            f"{names[1]} on {db.get('name')} ({db.get('threads')} threads)"]
+
+
 def compare_runs(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[tuple[Section, ...], list[str]]:
     pairs, notes = matched_results(a, b)
-    da, db = a.get("device", {}), b.get("device", {})
-    if isinstance(da, dict) and isinstance(db, dict) and (da.get("name"), da.get("threads")) != (db.get("name"), db.get("threads")):
-        notes.append(f"different machines: a ran on {da.get('name')} ({da.get('threads')} threads), "
-                     f"b on {db.get('name')} ({db.get('threads')} threads)")
-    return tuple(compare_results(ra, rb) for ra, rb in pairs), notes
+    return tuple(compare_results(ra, rb) for ra, rb in pairs), notes + machine_note(a, b)
 
 
 def compare(path_a: str, path_b: str, batch: int = 1) -> Comparison:
@@ -280,4 +287,5 @@ def gate(baseline: Mapping[str, Any], current: Mapping[str, Any], limit: float) 
             notes.append(f"{config_text(now)}: the baseline has no median latency")
             continue
         changes.append(Change(config_text(now), b, n, limit))
-    return changes, [n.replace("only in a", "only in the baseline").replace("only in b", "not in the baseline") for n in notes]
+    notes = [n.replace("only in a", "only in the baseline").replace("only in b", "not in the baseline") for n in notes]
+    return changes, notes + machine_note(baseline, current, ("the baseline", "this run"))

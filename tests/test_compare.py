@@ -182,3 +182,10 @@ def test_bench_run_unchanged_by_comparison():
     before = copy.deepcopy(base)
     gate(base, _run(12.0), 0.1)
     assert base == before
+
+
+def test_gate_notes_a_different_machine():
+    other = _run(10.0)
+    other["device"] = {"type": "cpu", "name": "y", "threads": 8}
+    _, notes = gate(_run(10.0), other, 0.1)
+    assert notes == ["different machines: the baseline ran on x (2 threads), this run on y (8 threads)"]
