@@ -98,3 +98,50 @@ def test_lenet5_local_by_hand():
     c3_shared = 16 * 6 * 25 + 16
     assert local.params == shared.params - c3_shared + c3_local == 300_890
     assert local.macs == shared.macs == 416_520
+
+
+def test_fcn32s_by_hand():
+    """VGG-16's convolutions + fc6 (7×7×512 → 4096) + fc7 + score_fr + a 64×64 ×32 upsampling."""
+    vgg_convs = 138_357_544 - (25088 * 4096 + 4096) - (4096 * 4096 + 4096) - (4096 * 1000 + 1000)
+    params = vgg_convs + (512 * 49 * 4096 + 4096) + (4096 * 4096 + 4096) + (4096 * 21 + 21) + 21 * 21 * 64 * 64
+    report = cnncalc.analyze(SPECS / "fcn32s.yaml")
+    assert report.totals.params == params == 136_152_917
+    assert report.layer("upscore").output_shape == (1, 21, 224, 224)  # (7 − 1)·32 − 2·16 + 64
+    # transposed conv MACs: 7·7 input positions × 21 × 21 × 64·64
+    assert report.layer("upscore").macs == 49 * 21 * 21 * 64 * 64
+
+
+def test_unet_small_against_a_unet_written_in_torch():
+    torch = pytest.importorskip("torch")
+    from torch import nn
+
+    def double(cin, cout):
+        return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(),
+                             nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU())
+
+    class UNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc1, self.enc2, self.bottom = double(1, 16), double(16, 32), double(32, 64)
+            self.up2, self.dec2 = nn.ConvTranspose2d(64, 32, 2, 2), double(64, 32)
+            self.up1, self.dec1 = nn.ConvTranspose2d(32, 16, 2, 2), double(32, 16)
+            self.head = nn.Conv2d(16, 2, 1)
+
+        def forward(self, x):
+            e1 = self.enc1(x)
+            e2 = self.enc2(nn.functional.max_pool2d(e1, 2))
+            b = self.bottom(nn.functional.max_pool2d(e2, 2))
+            d2 = self.dec2(torch.cat([e2, self.up2(b)], 1))
+            d1 = self.dec1(torch.cat([e1, self.up1(d2)], 1))
+            return self.head(d1)
+
+    from torch.utils.flop_counter import FlopCounterMode
+
+    net = UNet().eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        y = net(torch.randn(1, 1, 64, 64))
+    report = cnncalc.analyze(SPECS / "unet_small.yaml")
+    assert report.totals.params == sum(p.numel() for p in net.parameters())
+    assert report.totals.buffers == sum(b.numel() for b in net.buffers())
+    assert report.totals.macs == counter.get_total_flops() // 2
+    assert report.layers[-1].output_shape == tuple(y.shape)
