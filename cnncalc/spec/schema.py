@@ -16,6 +16,8 @@ from typing import Any
 
 from ..layers import RULES
 from ..layers.base import Arg, Rule
+from .limits import MAX_INT
+from .model import INPUT_DTYPES
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 MODIFIER_DOCS = {
@@ -32,8 +34,9 @@ COMPOSITE_DOCS = {
 }
 PARAM = {"$ref": "#/$defs/param"}
 
-_POS = {"type": "integer", "minimum": 1}
-_NONNEG = {"type": "integer", "minimum": 0}
+_POS = {"type": "integer", "minimum": 1, "maximum": MAX_INT}
+_NONNEG = {"type": "integer", "minimum": 0, "maximum": MAX_INT}
+SHAPE = {"type": "array", "items": _POS, "minItems": 1, "maxItems": 4}
 
 
 def _axes(one: dict[str, Any]) -> dict[str, Any]:
@@ -180,11 +183,17 @@ def json_schema() -> dict[str, Any]:
             "name": {"type": ["string", "integer"], "description": "the network's name (default: the file name)"},
             "description": {"description": "free text"},
             "input": {
-                "description": "one sample's shape: channels, then 0 to 3 spatial sizes, e.g. [3, 224, 224]",
-                "type": "array",
-                "items": _POS,
-                "minItems": 1,
-                "maxItems": 4,
+                "description": "one sample's shape: channels, then 0 to 3 spatial sizes, e.g. [3, 224, 224]; "
+                "or {shape: [50], dtype: int64} for integer ids (an embedding reads them)",
+                "anyOf": [
+                    SHAPE,
+                    {
+                        "type": "object",
+                        "required": ["shape"],
+                        "properties": {"shape": SHAPE, "dtype": {"enum": list(INPUT_DTYPES)}},
+                        "additionalProperties": False,
+                    },
+                ],
             },
             "blocks": {
                 "description": "reusable, parametrised lists of layers, used like a layer type",
