@@ -86,7 +86,60 @@ def hand_counts(layer_type: str, args: dict, x: tuple[int, ...], out: tuple[int,
         return x[-1] * args["out"] + args["out"] * args["bias"], 0, math.prod(out) * x[-1]
     if layer_type == "batchnorm":
         return 2 * x[1] * args["affine"], (2 * x[1] + 1) * args["track_running_stats"], 0
+    if layer_type in MODERN:
+        return MODERN[layer_type](args, x, out)
     return 0, 0, 0
+
+
+def _kernel(args: dict, x: tuple[int, ...]) -> list[int]:
+    return args["kernel"] if isinstance(args["kernel"], list) else [args["kernel"]] * (len(x) - 2)
+
+
+def _recurrent(gates: int):
+    """Per layer and direction g·h·(x + h) weights (+ 2·g·h biases); T steps × g·h·(x + h) MACs."""
+
+    def counts(args: dict, x: tuple[int, ...], out: tuple[int, ...]) -> tuple[int, int, int]:
+        h, dirs, steps = args["hidden"], 2 if args["bidirectional"] else 1, x[1]
+        params = macs = 0
+        for layer in range(args["layers"]):
+            fin = x[2] if layer == 0 else h * dirs
+            params += dirs * (gates * h * (fin + h) + 2 * gates * h * args["bias"])
+            macs += dirs * steps * gates * h * (fin + h)
+        return params, 0, macs
+
+    return counts
+
+
+def _attention(args: dict, x: tuple[int, ...], out: tuple[int, ...]) -> tuple[int, int, int]:
+    """Self-attention: q, k, v and output projections 4·E² (+ 4·E biases); 4·T·E² + 2·T²·E MACs."""
+    t, e = x[1], x[2]
+    return 4 * e * e + 4 * e * args["bias"], 0, 4 * t * e * e + 2 * t * t * e
+
+
+# The layer families of modern nets, each by its textbook formula (see the papers and torch's docs).
+MODERN = {
+    # transposed conv: C_in × C_out/g × ∏F (+ C_out); every input position scatters into ∏F outputs
+    "convtranspose": lambda a, x, out: (
+        x[1] * a["out"] // a["groups"] * math.prod(_kernel(a, x)) + a["out"] * a["bias"], 0,
+        math.prod(x[2:]) * x[0] * x[1] * a["out"] // a["groups"] * math.prod(_kernel(a, x)),
+    ),
+    # locally connected: a conv's weights once per output position, a bias per position and filter
+    "locallyconnected": lambda a, x, out: (
+        math.prod(out[2:]) * a["out"] * x[1] * math.prod(_kernel(a, x)) + math.prod(out[1:]) * a["bias"], 0,
+        math.prod(out) * x[1] * math.prod(_kernel(a, x)),
+    ),
+    "layernorm": lambda a, x, out: (
+        (x[1] if a["over"] == "channels" else math.prod(x[len(x) - a["axes"]:])) * (1 + a["bias"]) * a["affine"], 0, 0
+    ),
+    "lstm": _recurrent(4),
+    "gru": _recurrent(3),
+    "rnn": _recurrent(1),
+    "embedding": lambda a, x, out: (a["num"] * a["dim"], 0, 0),
+    "multiheadattention": _attention,
+    "classtoken": lambda a, x, out: (x[-1], 0, 0),  # one learned vector
+    "posembedding": lambda a, x, out: (math.prod(x[1:]), 0, 0),  # one learned value per element
+    "layerscale": lambda a, x, out: (x[a["dim"]], 0, 0),  # one learned scale per channel
+}
 
 
 SHIPPED = sorted(SPECS.glob("*.yaml"))
@@ -115,6 +168,7 @@ def test_every_layer_and_total_matches_the_textbook_formulas(path):
 KNOWN_TYPES = {
     "conv", "linear", "batchnorm", "relu", "relu6", "tanh", "hardswish", "hardsigmoid", "dropout",
     "maxpool", "avgpool", "adaptiveavgpool", "flatten", "add", "mul", "concat",
+    "silu", "sigmoid", "gelu", "stochasticdepth", "reshape", "permute", "select", *MODERN,
 }
 
 
