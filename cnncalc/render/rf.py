@@ -47,17 +47,26 @@ def _field_dict(f: Field | str | None) -> dict[str, Any] | None:
     }
 
 
-def _row_dict(g: Growth) -> dict[str, Any]:
+def _row_dict(g: Growth, field: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "name": g.name,
         "type": g.type,
         "output": list(g.spatial),
-        "receptive_field": _field_dict(g.field),
+        "receptive_field": _field_dict(g.field) if field is None else field,
         "global": g.field == GLOBAL,
         "coverage": None if g.coverage is None else [round(c, 6) for c in g.coverage],
         "larger_than_input": bool(g.larger),
         "aligned": g.aligned,
     }
+
+
+def _json_rows(rows: Sequence[Growth]) -> Iterator[dict[str, Any]]:
+    """:func:`_row_dict` of each row; a run of rows sharing one field shares its dict (linear, cheap)."""
+    last: tuple[object, dict[str, Any] | None] = (None, None)
+    for g in rows:
+        if g.field is not last[0]:
+            last = (g.field, _field_dict(g.field))
+        yield _row_dict(g, last[1])
 
 
 def _region_dict(r: Region) -> dict[str, Any]:
@@ -82,7 +91,7 @@ def to_dict(t: Trace) -> dict[str, Any]:
 def json_chunks(t: Trace) -> Iterator[str]:
     """:func:`to_dict` as JSON in pieces, one layer per line (see :func:`cnncalc.render.json_chunks`)."""
     doc = {"name": t.name, "input": list(t.input), "layers": [], "unit": _region_dict(t.region), "notes": list(t.notes)}
-    return render_json_chunks(doc, {"layers": map(_row_dict, t.rows)})
+    return render_json_chunks(doc, {"layers": _json_rows(t.rows)})
 
 
 def to_json(t: Trace) -> str:
