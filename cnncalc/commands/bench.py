@@ -82,7 +82,7 @@ def _percent(ctx: click.Context, param: click.Parameter, value: str) -> float:
 @click.option("--format", "-f", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Also write the JSON run to this file.")
 @click.option("--baseline", type=click.Path(dir_okay=False), help="A previous `bench --format json` run to gate on.")
-@click.option("--max-regression", default="10%", show_default=True, callback=_percent,
+@click.option("--max-regression", default="10%", show_default=True, callback=_percent, metavar="PCT",
               help="With --baseline: the slowdown of the median latency allowed.")
 @quiet_option
 def bench(spec: str, device: str, batches: tuple[int, ...], input_shape: tuple[int, ...] | None, dtype: str,
