@@ -66,7 +66,7 @@ CASES = [
     Case("input-float", "input: [3, 224.0]\nlayers: [relu]\n", 1, "got [3, 224.0]", at="["),
     Case("input-bool", "input: [true, 3]\nlayers: [relu]\n", 1, "got [true, 3]", at="["),
     Case("input-5-dims", "input: [3, 2, 2, 2, 2]\nlayers: [relu]\n", 1, "1 to 4", at="["),
-    Case("input-mapping", "input: {c: 3}\nlayers: [relu]\n", 1, "such as [3, 224, 224]", at="{"),
+    Case("input-mapping", "input: {c: 3}\nlayers: [relu]\n", 1, "has no key 'c'; expected shape, dtype", at="c: 3"),
     # layers
     Case("missing-layers", "input: [3, 8, 8]\n", 1, "missing 'layers'"),
     Case("empty-layers", "input: [3, 8, 8]\nlayers: []\n", 2, "non-empty list of layers", at="[]"),

@@ -1,10 +1,10 @@
 """Spec reading: YAML (or Python data) → validated primitive layers."""
 
 from .limits import MAX_INPUT_BYTES, MAX_INT, MAX_LAYERS
-from .loader import read_spec_source
 from .model import INPUT, LayerSpec, NetSpec
 from .names import resolve_layer
 from .parser import parse_spec
+from .source import read_spec_source
 
 __all__ = [
     "INPUT", "MAX_INPUT_BYTES", "MAX_INT", "MAX_LAYERS", "LayerSpec", "NetSpec", "parse_spec", "read_spec_source",

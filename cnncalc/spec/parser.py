@@ -23,9 +23,10 @@ from typing import Any
 
 from .expand import COMPOSITES, MODIFIERS, TOP_KEYS, Expander
 from .limits import MAX_LAYERS, MAX_NESTING
-from .loader import compose, from_python, gc_paused, read_text
+from .loader import compose, from_python, gc_paused
 from .model import INPUT, LayerSpec, NetSpec
 from .names import closest
+from .source import read_text
 from .values import show
 
 __all__ = [
