@@ -456,3 +456,47 @@ def test_resolve_layer_refuses_an_unknown_name_with_the_closest() -> None:
         resolve_layer(net, "inception3x")
     assert isinstance(e.value, SpecError)
     assert str(e.value).startswith(f"{ROOT / 'specs' / 'googlenet.yaml'}: ")
+
+
+# ---- numbers as a person writes them (YAML 1.2 core schema) ------------------------------------
+
+@pytest.mark.parametrize(
+    ("written", "value"),
+    [("010", 10), ("0010", 10), ("+7", 7), ("0o17", 15), ("0x1F", 31), ("0x10", 16), ("12", 12)],
+)
+def test_integers_read_as_written(written: str, value: int) -> None:
+    net = parse_spec("t.yaml", text=f"input: [1, 64, 64]\nlayers:\n  - {{conv: {{out: 2, kernel: {written}}}}}\n")
+    assert net.layers[0].args["kernel"] == value
+
+
+@pytest.mark.parametrize("written", ["1:30", "1_000", "0b101", "0B1", "1__0", "0o", "0x"])
+def test_yaml_1_1_number_forms_are_text_and_refused_as_numbers(written: str) -> None:
+    with pytest.raises(SpecError, match=r"argument 'out' of conv must be a positive integer, got '"):
+        parse_spec("t.yaml", text=f"input: [1, 8, 8]\nlayers:\n  - {{conv: {{out: {written}, kernel: 1}}}}\n")
+
+
+@pytest.mark.parametrize("written", ["yes", "no", "on", "off", "y", "n", "Yes", "OFF"])
+def test_yaml_1_1_booleans_are_text(written: str) -> None:
+    with pytest.raises(SpecError, match=r"'frozen' must be true or false, got '.*' \(text: write true or false\)"):
+        parse_spec("t.yaml", text=f"input: [1, 8, 8]\nlayers:\n  - {{relu: null, frozen: {written}}}\n")
+
+
+@pytest.mark.parametrize("written", [".inf", "-.inf", "+.INF", ".nan", ".NaN", "1e999", "-1e400"])
+def test_non_finite_numbers_are_refused_where_written(written: str) -> None:
+    with pytest.raises(SpecError, match="is not a finite number") as e:
+        parse_spec("t.yaml", text=f"input: [1, 8, 8]\nlayers:\n  - {{batchnorm: {{eps: {written}}}}}\n")
+    assert str(e.value).startswith("t.yaml:3:23: ")
+
+
+def test_floats_in_yaml_1_2_forms() -> None:
+    net = parse_spec("t.yaml", text="input: [1, 8, 8]\nlayers:\n  - {batchnorm: {eps: 1e-3, momentum: .5}}\n")
+    assert net.layers[0].args["eps"] == 0.001 and net.layers[0].args["momentum"] == 0.5
+
+
+def test_a_syntax_error_names_where_the_unclosed_bracket_began() -> None:
+    text = "input: [3, 8, 8]\nlayers:\n  - relu\n  - {conv: {out: 4, kernel: 3}\n  - relu\n"
+    with pytest.raises(SpecError) as e:
+        parse_spec("t.yaml", text=text)
+    # PyYAML notices at line 5, column 3; the '{' left open is at line 4, column 5
+    assert str(e.value).startswith("t.yaml:5:3: YAML syntax error")
+    assert "flow mapping that began at line 4, column 5" in str(e.value)
