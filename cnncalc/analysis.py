@@ -242,6 +242,7 @@ class _Walk:
         self.fields: dict[str, RField] = {INPUT: rfmod.start(len(x) - 1) if len(x) > 1 else None}
         self.warnings: list[SpecWarning] = []
         self.stats: list[LayerStats] = []
+        self.layout_warned = False  # the channels-last warning is given once
 
     def warn(self, message: str, layer, kind: WarningKind) -> None:
         message += _called_at(layer)
@@ -253,10 +254,9 @@ class _Walk:
     def check_layout(self, layer, step) -> None:
         """Warn once when a sliding window (conv, pool) reads an input that looks channels-last."""
         guess = channels_last_guess(self.spec.input_shape)
-        if guess is None or not isinstance(step, Window):
+        if guess is None or not isinstance(step, Window) or self.layout_warned:
             return
-        if any(w.kind == WarningKind.CHANNELS_LAST for w in self.warnings):
-            return
+        self.layout_warned = True
         x = list(self.spec.input_shape)
         self.warnings.append(SpecWarning(
             f"the input {x} looks channels-last (H, W, C): {layer.type} '{layer.name}' reads it as {x[0]} "

@@ -11,7 +11,8 @@ Its centre is (r − 1)/2 − P. Strides are Fractions so that upsampling (strid
 
 Branches (add, concat, mul): every path from the input has its own (r, S, P). Paths that agree on S
 and on the centre are *aligned*: their regions are nested, so the largest stands for all of them.
-Per axis a field keeps one path per alignment class (almost always exactly one); the field shown is
+Per axis a field keeps one path per alignment class (almost always exactly one; at most
+``MAX_CLASSES``, the largest); the field shown is
 the largest path's (its padding with it), and a unit's region is the union over the classes. Joins
 of inputs whose strides or centres differ are reported as misaligned, as google-research's
 receptive_field library does.
@@ -92,6 +93,11 @@ def _centre(path: Path) -> Q:
     return _half(r - 1) - p
 
 
+# Alignment classes kept per axis. Real networks have one or two; a spec that joins hundreds of
+# misaligned branches would otherwise make every later layer's step cost as many (quadratic work).
+MAX_CLASSES = 16
+
+
 def _collect(per_axis: Sequence[Sequence[Path]]) -> Field:
     """A field from candidate paths per axis: one per (stride, centre) class, the largest first seen."""
     classes: list[tuple[Path, ...]] = []
@@ -101,7 +107,10 @@ def _collect(per_axis: Sequence[Sequence[Path]]) -> Field:
             key = (q[1], _centre(q))
             if key not in best or q[0] > best[key][0]:
                 best[key] = q
-        classes.append(tuple(best.values()))
+        kept = tuple(best.values())
+        if len(kept) > MAX_CLASSES:  # a spec built to make every later step slow: keep the largest
+            kept = tuple(sorted(kept, key=lambda q: q[0], reverse=True)[:MAX_CLASSES])
+        classes.append(kept)
     main = [max(c, key=lambda q: q[0]) for c in classes]
     return Field(
         tuple(q[0] for q in main),
@@ -136,11 +145,17 @@ def merge(fields: Sequence[Field]) -> tuple[Field, list[str]]:
         strides = sorted({f.stride[a] for f in fields})
         centres = sorted({f.centre()[a] for f in fields})
         if len(strides) > 1:
-            problems.append(f"axis {a}: effective strides differ ({', '.join(map(num, strides))})")
+            problems.append(f"axis {a}: effective strides differ ({_some(strides)})")
         elif len(centres) > 1:
-            problems.append(f"axis {a}: field centres differ ({', '.join(map(num, centres))})")
+            problems.append(f"axis {a}: field centres differ ({_some(centres)})")
     merged = _collect([[q for f in fields for q in f.classes(a)] for a in range(fields[0].rank)])
     return merged, problems
+
+
+def _some(values: Sequence[Q], shown: int = 6) -> str:
+    """'1, 2, 4' — or the first few and how many in all, so that a warning stays one short line."""
+    head = ", ".join(map(num, values[:shown]))
+    return head if len(values) <= shown else f"{head}, … ({len(values)} in all)"
 
 
 def num(x: Q) -> str:

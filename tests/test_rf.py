@@ -430,3 +430,18 @@ def test_cli_invalid_spec_exits_2(tmp_path):
     result = CliRunner().invoke(cli, ["rf", write(tmp_path, net([conv(30)], size=8))])
     assert result.exit_code == 2
     assert "Traceback" not in result.output
+
+
+def test_a_join_of_many_misaligned_branches_keeps_a_bounded_set_of_paths():
+    # 40 branches of sizes 1..40 (stride 1, no padding): centres 0, 0.5, …, 19.5 all differ, so
+    # every branch is its own alignment class; only the MAX_CLASSES largest are carried on, and
+    # the field shown is the largest (r = 40), whose region for unit 0 is 0..39.
+    from cnncalc import rf as rfmod
+
+    fields = [rfmod.Field((r,), (1,), (0,)) for r in range(1, 41)]
+    merged, problems = rfmod.merge(fields)
+    kept = merged.classes(0)
+    assert len(kept) == rfmod.MAX_CLASSES
+    assert sorted(q[0] for q in kept) == list(range(41 - rfmod.MAX_CLASSES, 41))
+    assert merged.size == (40,) and merged.region((0,)) == ((0, 39),)
+    assert problems == ["axis 0: field centres differ (0, 0.5, 1, 1.5, 2, 2.5, … (40 in all))"]
