@@ -75,71 +75,59 @@ def test_frozen_parameters_are_reported_apart():
     assert (t.params, t.trainable_params, t.frozen_params) == (402, 290, 112)
 
 
+def recurrent_counts(gates: int, args: dict, x: tuple[int, ...]) -> tuple[int, int]:
+    """(params, MACs) of torch's LSTM (4 gates) or GRU (3 gates), batch first: per layer and
+    direction W_ih (gates·H × in), W_hh (gates·H × h), two biases of gates·H, and for an LSTM with
+    proj a W_hr (proj × H); every time step multiplies by each weight matrix once."""
+    hidden, dirs, proj = args["hidden"], 2 if args["bidirectional"] else 1, args.get("proj", 0)
+    out = proj or hidden
+    params = per_step = 0
+    width = x[-1]
+    for _ in range(args["layers"]):
+        matrix = gates * hidden * width + gates * hidden * out + proj * hidden
+        params += dirs * (matrix + 2 * gates * hidden * args["bias"])
+        per_step += dirs * matrix
+        width = out * dirs
+    return params, x[0] * x[1] * per_step
+
+
 def hand_counts(layer_type: str, args: dict, x: tuple[int, ...], out: tuple[int, ...]) -> tuple[int, int, int]:
     """(params, buffers, MACs) of one layer from its arguments and shapes, by the textbook formulas
     (``x`` and ``out`` with the batch axis)."""
+    k = args.get("kernel")
+    window = math.prod(k if isinstance(k, list | tuple) else [k] * (len(x) - 2)) if k is not None else 0
     if layer_type == "conv":
-        k = args["kernel"] if isinstance(args["kernel"], list) else [args["kernel"]] * (len(x) - 2)
-        per_output = x[1] // args["groups"] * math.prod(k)  # one output value's multiply-adds
+        per_output = x[1] // args["groups"] * window  # one output value's multiply-adds
         return args["out"] * per_output + args["out"] * args["bias"], 0, math.prod(out) * per_output
+    if layer_type == "convtranspose":  # each input value is multiplied into Cout/groups × kernel outputs
+        per_input = args["out"] // args["groups"] * window
+        return x[1] * per_input + args["out"] * args["bias"], 0, math.prod(x) * per_input
+    if layer_type == "locallyconnected":  # a conv whose weights differ at every output position
+        positions = math.prod(out[2:])
+        weights = positions * args["out"] * x[1] * window
+        return weights + positions * args["out"] * args["bias"], 0, x[0] * weights
     if layer_type == "linear":
         return x[-1] * args["out"] + args["out"] * args["bias"], 0, math.prod(out) * x[-1]
     if layer_type == "batchnorm":
         return 2 * x[1] * args["affine"], (2 * x[1] + 1) * args["track_running_stats"], 0
-    if layer_type in MODERN:
-        return MODERN[layer_type](args, x, out)
-    return 0, 0, 0
-
-
-def _kernel(args: dict, x: tuple[int, ...]) -> list[int]:
-    return args["kernel"] if isinstance(args["kernel"], list) else [args["kernel"]] * (len(x) - 2)
-
-
-def _recurrent(gates: int):
-    """Per layer and direction g·h·(x + h) weights (+ 2·g·h biases); T steps × g·h·(x + h) MACs."""
-
-    def counts(args: dict, x: tuple[int, ...], out: tuple[int, ...]) -> tuple[int, int, int]:
-        h, dirs, steps = args["hidden"], 2 if args["bidirectional"] else 1, x[1]
-        params = macs = 0
-        for layer in range(args["layers"]):
-            fin = x[2] if layer == 0 else h * dirs
-            params += dirs * (gates * h * (fin + h) + 2 * gates * h * args["bias"])
-            macs += dirs * steps * gates * h * (fin + h)
+    if layer_type == "layernorm":  # γ (and β) over what is normalised
+        size = x[1] if args["over"] == "channels" else math.prod(x[-args["axes"]:])
+        return size * args["affine"] * (1 + args["bias"]), 0, 0
+    if layer_type == "layerscale":
+        return x[args["dim"]], 0, 0
+    if layer_type == "embedding":
+        return args["num"] * args["dim"], 0, 0
+    if layer_type == "classtoken":
+        return x[-1], 0, 0
+    if layer_type == "posembedding":
+        return math.prod(x[1:]), 0, 0
+    if layer_type == "multiheadattention":  # Q, K, V and output projections; QKᵀ and AV per head
+        e, length = args["embed"] or x[-1], x[1]
+        return 4 * e * e + 4 * e * args["bias"], 0, x[0] * (4 * length * e * e + 2 * length * length * e)
+    if layer_type in ("lstm", "gru"):
+        params, macs = recurrent_counts(4 if layer_type == "lstm" else 3, args, x)
         return params, 0, macs
-
-    return counts
-
-
-def _attention(args: dict, x: tuple[int, ...], out: tuple[int, ...]) -> tuple[int, int, int]:
-    """Self-attention: q, k, v and output projections 4·E² (+ 4·E biases); 4·T·E² + 2·T²·E MACs."""
-    t, e = x[1], x[2]
-    return 4 * e * e + 4 * e * args["bias"], 0, 4 * t * e * e + 2 * t * t * e
-
-
-# The layer families of modern nets, each by its textbook formula (see the papers and torch's docs).
-MODERN = {
-    # transposed conv: C_in × C_out/g × ∏F (+ C_out); every input position scatters into ∏F outputs
-    "convtranspose": lambda a, x, out: (
-        x[1] * a["out"] // a["groups"] * math.prod(_kernel(a, x)) + a["out"] * a["bias"], 0,
-        math.prod(x[2:]) * x[0] * x[1] * a["out"] // a["groups"] * math.prod(_kernel(a, x)),
-    ),
-    # locally connected: a conv's weights once per output position, a bias per position and filter
-    "locallyconnected": lambda a, x, out: (
-        math.prod(out[2:]) * a["out"] * x[1] * math.prod(_kernel(a, x)) + math.prod(out[1:]) * a["bias"], 0,
-        math.prod(out) * x[1] * math.prod(_kernel(a, x)),
-    ),
-    "layernorm": lambda a, x, out: (
-        (x[1] if a["over"] == "channels" else math.prod(x[len(x) - a["axes"]:])) * (1 + a["bias"]) * a["affine"], 0, 0
-    ),
-    "lstm": _recurrent(4),
-    "gru": _recurrent(3),
-    "rnn": _recurrent(1),
-    "embedding": lambda a, x, out: (a["num"] * a["dim"], 0, 0),
-    "multiheadattention": _attention,
-    "classtoken": lambda a, x, out: (x[-1], 0, 0),  # one learned vector
-    "posembedding": lambda a, x, out: (math.prod(x[1:]), 0, 0),  # one learned value per element
-    "layerscale": lambda a, x, out: (x[a["dim"]], 0, 0),  # one learned scale per channel
-}
+    return 0, 0, 0
 
 
 SHIPPED = sorted(SPECS.glob("*.yaml"))
@@ -164,11 +152,13 @@ def test_every_layer_and_total_matches_the_textbook_formulas(path):
     assert r.totals.macs == sum(w[2] for w in want)
 
 
-# The types whose hand formula is (0, 0, 0): no weights, no multiply-accumulates.
+# The types with a formula above, and those whose hand formula is (0, 0, 0): no weights, no MACs.
 KNOWN_TYPES = {
-    "conv", "linear", "batchnorm", "relu", "relu6", "tanh", "hardswish", "hardsigmoid", "dropout",
-    "maxpool", "avgpool", "adaptiveavgpool", "flatten", "add", "mul", "concat",
-    "silu", "sigmoid", "gelu", "stochasticdepth", "reshape", "permute", "select", *MODERN,
+    "conv", "convtranspose", "locallyconnected", "linear", "batchnorm", "layernorm", "layerscale",
+    "embedding", "classtoken", "posembedding", "multiheadattention", "lstm", "gru",
+    "relu", "relu6", "tanh", "gelu", "silu", "sigmoid", "hardswish", "hardsigmoid", "dropout",
+    "stochasticdepth", "maxpool", "avgpool", "adaptiveavgpool", "flatten", "permute", "reshape", "select",
+    "add", "mul", "concat",
 }
 
 
