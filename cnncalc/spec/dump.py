@@ -30,6 +30,8 @@ def non_defaults(kind: str, args: Mapping[str, Any]) -> dict[str, Any]:
         if a.name not in args:
             continue
         value = args[a.name]
+        if value is None and a.default is None:
+            continue
         default = args.get("kernel") if a.name == "stride" and a.default is None and "kernel" in args else a.default
         if a.required or not _same(value, default):
             kept[a.name] = value

@@ -18,7 +18,7 @@ from torch import fx, nn
 from ..spec import INPUT
 from ..spec.dump import item
 from .load import ModelError, first_line, guarded
-from .mapping import Mapped, NoLayer, function_for, known_module_classes, module_layer, node_shape
+from .mapping import Mapped, NoLayer, function_mapped, is_leaf, module_mapped, node_shape
 
 EMBEDDINGS = (nn.Embedding, nn.EmbeddingBag)
 
@@ -38,14 +38,8 @@ class Unsupported:
 class _Tracer(fx.Tracer):
     """torch.fx's tracer, with every module of a mapped class a leaf (subclasses included)."""
 
-    def __init__(self, leaves: tuple[type, ...]):
-        super().__init__()
-        self.leaves = leaves
-
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-        if isinstance(m, self.leaves) and getattr(type(m).forward, "__module__", "").startswith("torch.nn"):
-            return True  # a subclass that keeps torch's forward (torchvision's Conv3DSimple)
-        return super().is_leaf_module(m, module_qualified_name)
+        return is_leaf(m) or super().is_leaf_module(m, module_qualified_name)
 
 
 class _Recorder(fx.Interpreter):
@@ -62,7 +56,7 @@ def trace(model: nn.Module, input_shape: tuple[int, ...], name: str) -> fx.Graph
     """Trace ``model`` (in eval mode) and record every node's output shape in ``node.meta['shape']``."""
     model = model.eval()
     try:
-        graph = _Tracer(known_module_classes()).trace(model)
+        graph = _Tracer().trace(model)
     except BaseException as e:
         raise ModelError(f"{name}: torch.fx cannot trace the model: {first_line(e)}") from None
     gm = fx.GraphModule(model, graph, type(model).__name__)
@@ -162,26 +156,21 @@ class Converter:
             self.emit(node, mapped)
 
     def mapped(self, node: fx.Node) -> Mapped:
-        if node.op == "call_module":
-            return self.module_mapped(node)
-        fn = function_for(node.op, node.target)
-        if fn is None:
-            raise NoLayer("no cnncalc layer for this operation")
-        if node_shape(node) is None:
-            raise NoLayer("its result is not one tensor")
-        return fn.bind(node)
-
-    def module_mapped(self, node: fx.Node) -> Mapped:
+        if node.op != "call_module":
+            return self.shaped(node, function_mapped(node))
         module = self.modules[str(node.target)]
         if len(node.args) != 1 or node.kwargs or not isinstance(node.args[0], fx.Node):
             raise NoLayer("a module called with more than one input")
-        layer = module_layer(module)
+        mapped = module_mapped(module, node.args[0])
+        if self.calls.get(str(node.target), 0) and any(True for _ in module.parameters()):
+            raise NoLayer("a module with parameters called twice shares its weights; a spec cannot")
+        return self.shaped(node, mapped)
+
+    @staticmethod
+    def shaped(node: fx.Node, mapped: Mapped) -> Mapped:
         if node_shape(node) is None:
             raise NoLayer("its result is not one tensor")
-        calls = self.calls.get(str(node.target), 0)
-        if calls and any(True for _ in module.parameters()):
-            raise NoLayer("a module with parameters called twice shares its weights; a spec cannot")
-        return Mapped((node.args[0],), (layer,) if layer else (), alias=layer is None)
+        return mapped
 
     def emit(self, node: fx.Node, m: Mapped) -> None:
         for arg in m.inputs:

@@ -1,33 +1,41 @@
-"""The torch → cnncalc mapping: which module classes, functions and tensor methods become which layer.
+"""The torch → cnncalc mapping, derived from the layer rules (:data:`cnncalc.layers.RULES`).
 
-A handler gets a leaf module (or a call's arguments bound to torch's signature) and returns the
-layer(s) it becomes, or raises :class:`NoLayer` with the reason. Nothing is guessed.
+Each rule's :class:`~cnncalc.layers.base.Torch` names the module classes (``Conv{nd}d``, aliases),
+the functions (``torch.nn.functional.relu``) and the tensor methods (``relu_``) that import as it,
+and its ``from_torch`` turns torch's values (a module's attributes, or a call's arguments bound to
+torch's own signature) into spec arguments. A new rule with its torch story is picked up here with
+no change. The one idiom no rule owns is below (:data:`IDIOMS`): ``x.mean([2, 3])``, which is global
+average pooling.
+
+Every mapped node is also checked on its own: its arguments against the rule's schema, and the
+rule's shape inference on the node's input shapes (a broadcasting ``add`` or a ``cat`` over the
+batch axis is refused here, with the rule's reason). Nothing is guessed.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import importlib
 import inspect
-import operator
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import fx, nn
+from torch._jit_internal import boolean_dispatched
+from torch.fx.operator_schemas import get_signature_for_torch_op
 
+from ..layers import torch_classes, torch_functions, torch_methods
+from ..layers.base import REQUIRED, NotExpressible, Rule, ShapeError, check_arg, expectation
 
-def node_shape(node: fx.Node) -> tuple[int, ...] | None:
-    """The output shape torch gave ``node`` (batch included), or None where it is not one tensor."""
-    shape = node.meta.get("shape")
-    return None if shape is None else tuple(shape)
+Layer = tuple[str, dict[str, Any]]  # (cnncalc type, spec arguments)
 
 
 class NoLayer(Exception):
-    """Raised by a handler: this node has no cnncalc layer (the message says why)."""
-
-
-Layer = tuple[str, dict[str, Any]]  # (cnncalc type, arguments)
+    """Raised while mapping a node: it has no cnncalc layer (the message says why)."""
 
 
 @dataclass(frozen=True)
@@ -39,288 +47,193 @@ class Mapped:
     alias: bool = False  # the node's output is its (single) input: no layer
 
 
-def _axes(value: Any) -> Any:
-    """A per-axis tuple with all values equal → that int; otherwise a list (ints pass through)."""
-    if isinstance(value, (tuple, list)):
-        return value[0] if len(set(value)) == 1 else list(value)
-    return value
+def node_shape(node: fx.Node) -> tuple[int, ...] | None:
+    """The output shape torch gave ``node`` (batch included), or None where it is not one tensor."""
+    shape = node.meta.get("shape")
+    return None if shape is None else tuple(shape)
 
 
-def _conv(m: nn.Module) -> Layer:
-    if m.padding_mode != "zeros":
-        raise NoLayer(f"padding_mode='{m.padding_mode}' (cnncalc pads with zeros only)")
-    padding = 0 if m.padding == "valid" else m.padding if isinstance(m.padding, str) else _axes(m.padding)
-    return "conv", {
-        "out": m.out_channels, "kernel": _axes(m.kernel_size), "stride": _axes(m.stride), "padding": padding,
-        "dilation": _axes(m.dilation), "groups": m.groups, "bias": m.bias is not None,
-    }
+# ---- modules -----------------------------------------------------------------------------------------
+def _owned(cls: type, rule: Rule) -> bool:
+    """``cls`` is the class the rule names: torch's own, cnncalc's (build's), or a listed alias."""
+    module = getattr(cls, "__module__", "")
+    return module.startswith(("torch.nn", "cnncalc.")) or cls.__name__ in rule.torch.aliases
 
 
-def _maxpool(kernel: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: bool, indices: bool) -> Layer:
-    if indices:
-        raise NoLayer("return_indices=True (the indices are a second output)")
-    stride = kernel if stride is None or stride == [] else stride
-    return "maxpool", {
-        "kernel": _axes(kernel), "stride": _axes(stride), "padding": _axes(padding),
-        "ceil_mode": bool(ceil_mode), "dilation": _axes(dilation),
-    }
-
-
-def _avgpool(kernel: Any, stride: Any, padding: Any, ceil_mode: bool, include_pad: bool, divisor: Any) -> Layer:
-    if divisor is not None:
-        raise NoLayer(f"divisor_override={divisor} (not in cnncalc's avgpool)")
-    stride = kernel if stride is None or stride == [] else stride
-    return "avgpool", {
-        "kernel": _axes(kernel), "stride": _axes(stride), "padding": _axes(padding),
-        "ceil_mode": bool(ceil_mode), "count_include_pad": bool(include_pad),
-    }
-
-
-def _adaptive(kind: str, out: Any, indices: bool = False) -> Layer:
-    if indices:
-        raise NoLayer("return_indices=True (the indices are a second output)")
-    return kind, {"out": _axes(out)}
-
-
-def _batchnorm(m: nn.Module) -> Layer:
-    if m.momentum is None:
-        raise NoLayer("momentum=None (a cumulative average; cnncalc's batchnorm takes a number)")
-    return "batchnorm", {
-        "eps": m.eps, "momentum": m.momentum, "affine": m.affine, "track_running_stats": m.track_running_stats,
-    }
-
-
-def _softmax(dim: Any) -> Layer:
-    if dim is None:
-        raise NoLayer("softmax without dim (torch guesses the axis); give dim explicitly")
-    return "softmax", {"dim": dim}
-
-
-def _gelu(approximate: str) -> Layer:
-    if approximate != "none":
-        raise NoLayer(f"approximate='{approximate}' (cnncalc's gelu is the exact one)")
-    return "gelu", {}
-
-
-def _flatten(start_dim: int, end_dim: int) -> Layer:
-    if start_dim == 0:
-        raise NoLayer("flattens the batch axis (start_dim=0); cnncalc's flatten starts at 1 or later")
-    return "flatten", {"start_dim": start_dim, "end_dim": end_dim}
-
-
-MODULES: dict[type, Callable[[Any], Layer]] = {
-    **dict.fromkeys((nn.Conv1d, nn.Conv2d, nn.Conv3d), _conv),
-    **dict.fromkeys(
-        (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d),
-        lambda m: _maxpool(m.kernel_size, m.stride, m.padding, m.dilation, m.ceil_mode, m.return_indices),
-    ),
-    **dict.fromkeys(
-        (nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d),
-        lambda m: _avgpool(m.kernel_size, m.stride, m.padding, m.ceil_mode, m.count_include_pad,
-                           getattr(m, "divisor_override", None)),
-    ),
-    **dict.fromkeys(
-        (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d),
-        lambda m: _adaptive("adaptiveavgpool", m.output_size),
-    ),
-    **dict.fromkeys(
-        (nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d),
-        lambda m: _adaptive("adaptivemaxpool", m.output_size, m.return_indices),
-    ),
-    nn.Linear: lambda m: ("linear", {"out": m.out_features, "bias": m.bias is not None}),
-    nn.Flatten: lambda m: _flatten(m.start_dim, m.end_dim),
-    **dict.fromkeys((nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d), _batchnorm),
-    nn.Dropout: lambda m: ("dropout", {"p": m.p}),
-    nn.ReLU: lambda m: ("relu", {}),
-    nn.ReLU6: lambda m: ("relu6", {}),
-    nn.LeakyReLU: lambda m: ("leakyrelu", {"negative_slope": m.negative_slope}),
-    nn.Sigmoid: lambda m: ("sigmoid", {}),
-    nn.Tanh: lambda m: ("tanh", {}),
-    nn.Softmax: lambda m: _softmax(m.dim),
-    nn.GELU: lambda m: _gelu(m.approximate),
-    nn.SiLU: lambda m: ("silu", {}),
-    nn.Hardswish: lambda m: ("hardswish", {}),
-    nn.Hardsigmoid: lambda m: ("hardsigmoid", {}),
-    nn.ELU: lambda m: ("elu", {"alpha": m.alpha}),
-    nn.Identity: lambda m: ("identity", {}),
-}
-
-
-def module_layer(m: nn.Module) -> Layer | None:
-    """The layer for a leaf module: its class or the nearest base class in :data:`MODULES`."""
+def module_rule(m: nn.Module) -> tuple[Rule, type] | None:
+    """The rule of a module, by its class or the nearest base class a rule names (and that class)."""
+    classes = torch_classes()
     for cls in type(m).__mro__:
-        if cls in MODULES:
-            return MODULES[cls](m)
-    raise NoLayer("no cnncalc layer for this module")
+        rule = classes.get(cls.__name__)
+        if rule is not None and _owned(cls, rule):
+            return rule, cls
+    return None
 
 
-# Functions and methods: a stub with the torch signature (to bind the traced arguments by name) and
-# a maker from the bound arguments to a Mapped. Tensors are the Nodes among the arguments.
-@dataclass(frozen=True)
-class Fn:
-    stub: Callable[..., None]
-    make: Callable[[Mapping[str, Any]], Mapped]
+def is_leaf(m: nn.Module) -> bool:
+    """Trace ``m`` as one node: its class maps to a rule and it keeps that class's ``forward``
+    (torchvision's Conv3DSimple subclasses nn.Conv3d for its ``__init__`` only)."""
+    found = module_rule(m)
+    return found is not None and getattr(type(m), "forward", None) is getattr(found[1], "forward", None)
 
-    def bind(self, node: fx.Node) -> Mapped:
-        """Bind a call's arguments to the torch signature and make its layers."""
+
+def module_mapped(m: nn.Module, x: fx.Node) -> Mapped:
+    """A leaf module called on ``x``: its rule's layer, from the module's attributes."""
+    found = module_rule(m)
+    if found is None:
+        raise NoLayer("no cnncalc layer for this module")
+    rule = found[0]
+    values = {p.name: getattr(m, p.name) for p in rule.torch.params if hasattr(m, p.name)}
+    return checked(rule, values, (x,))
+
+
+# ---- functions and methods ---------------------------------------------------------------------------
+def _resolve(path: str) -> Any:
+    """The object a dotted path names, or None (a package not imported yet is not imported here)."""
+    module, _, name = path.rpartition(".")
+    if module.split(".")[0] not in sys.modules:
+        return None
+    try:
+        return getattr(importlib.import_module(module), name, None)
+    except Exception:
+        return None
+
+
+@functools.cache
+def _function_objects() -> dict[int, Rule]:
+    """id(function object) → rule, for each path a rule names that resolves here."""
+    out: dict[int, Rule] = {}
+    for path, rule in torch_functions().items():
+        obj = _resolve(path)
+        if obj is not None:
+            out.setdefault(id(obj), rule)
+    return out
+
+
+def qualified(target: Any) -> str:
+    module = {"_operator": "operator"}.get(getattr(target, "__module__", ""), getattr(target, "__module__", ""))
+    return f"{module}.{getattr(target, '__qualname__', getattr(target, '__name__', ''))}"
+
+
+def function_rule(op: str, target: Any) -> Rule | None:
+    """The rule of a call_function (by identity, or its qualified name) or call_method node."""
+    if op == "call_method":
+        return torch_methods().get(target) if isinstance(target, str) else None
+    if op != "call_function":
+        return None
+    return _function_objects().get(id(target)) or torch_functions().get(qualified(target))
+
+
+def signatures(op: str, target: Any) -> list[inspect.Signature]:
+    """torch's signatures for a call (several for overloaded builtins), first parameter the input."""
+    if op == "call_method":  # x.relu_() binds as torch.relu_(x); x.add_(y) as torch.add(x, y)
+        target = getattr(torch, target, None) or getattr(torch, str(target).rstrip("_"), None)
+        if target is None:
+            return []
+    with contextlib.suppress(KeyError, TypeError):  # F.max_pool2d: two functions, one signature
+        target = boolean_dispatched[target]["if_false"]
+    try:
+        return [inspect.signature(target)]
+    except (TypeError, ValueError):
+        return list(get_signature_for_torch_op(target) or [])
+
+
+def bind(node: fx.Node) -> dict[str, Any]:
+    """The call's arguments by torch's names, defaults applied (the first overload that binds)."""
+    for sig in signatures(node.op, node.target):
         try:
-            bound = inspect.signature(self.stub).bind(*node.args, **node.kwargs)
-        except TypeError as e:
-            raise NoLayer(f"unexpected arguments: {e}") from None
+            bound = sig.bind(*node.args, **node.kwargs)
+        except TypeError:
+            continue
         bound.apply_defaults()
-        mapped = self.make(bound.arguments)
-        tensors = set(mapped.inputs)
-        for arg in node.all_input_nodes:
-            if arg not in tensors:
-                raise NoLayer(f"argument '{arg.name}' is computed at run time; cnncalc needs constants")
-        return mapped
+        return dict(bound.arguments)
+    raise NoLayer(f"cannot read the arguments {_shown(node.args)} against torch's signature")
 
 
-def _one(b: Mapping[str, Any], layer: Layer) -> Mapped:
-    return Mapped((b["input"],), (layer,))
+def _shown(args: Any) -> str:
+    return "(" + ", ".join(a.name if isinstance(a, fx.Node) else repr(a) for a in args) + ")"
 
 
-def _binary(kind: str) -> Callable[[Mapping[str, Any]], Mapped]:
-    def make(b: Mapping[str, Any]) -> Mapped:
-        a, other = b["input"], b["other"]
-        for x in (a, other):
-            if not isinstance(x, fx.Node) or node_shape(x) is None:
-                raise NoLayer(f"{kind} with a constant ({x!r}); cnncalc's {kind} joins two tensors")
-        if b.get("alpha", 1) != 1:
-            raise NoLayer(f"add with alpha={b['alpha']}")
-        if kind == "add" and node_shape(a) != node_shape(other):
-            raise NoLayer(f"add of shapes {list(node_shape(a) or ())} and {list(node_shape(other) or ())} "
-                           "broadcasts; cnncalc's add needs equal shapes")
-        return Mapped((a, other), ((kind, {}),))
-    return make
+def _nodes(value: Any) -> Iterator[fx.Node]:
+    if isinstance(value, fx.Node):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _nodes(v)
 
 
-def _cat(b: Mapping[str, Any]) -> Mapped:
-    tensors = tuple(b["tensors"])
-    dim = b["dim"] if b["axis"] is None else b["axis"]
-    if any(not isinstance(t, fx.Node) for t in tensors) or not isinstance(dim, int):
-        raise NoLayer("concatenates something other than traced tensors along a constant dim")
-    rank = len(node_shape(tensors[0]) or ()) if tensors else 0
-    if rank and dim % rank == 0:
-        raise NoLayer(f"concatenates along the batch axis (dim={dim})")
-    if len(tensors) == 1:
-        return Mapped(tensors, alias=True)  # torch.cat([x]) is x (DenseNet's first layer)
-    return Mapped(tensors, (("concat", {"dim": dim}),))
+def function_mapped(node: fx.Node) -> Mapped:
+    """A call_function or call_method node: a rule's layer, or one of the :data:`IDIOMS`."""
+    idiom = IDIOMS.get(str(node.target) if node.op == "call_method" else qualified(node.target))
+    if idiom is not None:
+        return idiom(bind(node))
+    rule = function_rule(node.op, node.target)
+    if rule is None:
+        raise NoLayer("no cnncalc layer for this operation")
+    bound = bind(node)
+    tensors = tuple(n for v in bound.values() for n in _nodes(v))
+    values = {k: v for k, v in bound.items() if not any(True for _ in _nodes(v))}
+    return checked(rule, values, tensors)
 
 
+# ---- one layer, checked on its own -------------------------------------------------------------------
+def checked(rule: Rule, values: Mapping[str, Any], inputs: tuple[fx.Node, ...]) -> Mapped:
+    """``rule``'s layer from torch's ``values``, its arguments and its shape inference checked."""
+    shapes = [node_shape(n) for n in inputs]
+    if any(s is None for s in shapes):
+        name = next(n.name for n, s in zip(inputs, shapes, strict=True) if s is None)
+        raise NoLayer(f"argument '{name}' is computed at run time; cnncalc needs constants")
+    top = sys.maxsize if rule.max_inputs is None else rule.max_inputs
+    if not rule.min_inputs <= len(inputs) <= top:
+        numbers = ", ".join(f"{k}={v!r}" for k, v in values.items() if isinstance(v, (int, float)))
+        takes = f"{rule.min_inputs}{'' if top == rule.min_inputs else ' or more'}"
+        raise NoLayer(f"{rule.type} of {len(inputs)} tensor(s) and constants ({numbers}); cnncalc's "
+                      f"{rule.type} takes {takes} tensors")
+    try:
+        args = rule.from_torch({k: None if _empty(v) else v for k, v in values.items()})
+    except NotExpressible as e:
+        raise NoLayer(str(e)) from None
+    normal = _normalised(rule, args)
+    try:
+        rule.infer(normal, [s[1:] for s in shapes if s is not None])
+    except ShapeError as e:
+        raise NoLayer(f"{rule.type}: {e}") from None
+    return Mapped(inputs, ((rule.type, args),))
+
+
+def _empty(v: Any) -> bool:
+    """An empty list: the builtins' spelling of "not given" (``avg_pool2d(stride=[])``)."""
+    return isinstance(v, (list, tuple)) and not v
+
+
+def _normalised(rule: Rule, args: Mapping[str, Any]) -> dict[str, Any]:
+    """The arguments as the parser gives them to a rule: checked, defaults filled."""
+    out: dict[str, Any] = {}
+    for a in rule.args:
+        if a.name not in args or (args[a.name] is None and a.default is None):
+            if a.default is REQUIRED:
+                raise NoLayer(f"{rule.type} needs '{a.name}', which torch's call does not give")
+            out[a.name] = a.default
+            continue
+        try:
+            out[a.name] = check_arg(a, args[a.name])
+        except ValueError:
+            raise NoLayer(f"{a.name}={args[a.name]!r}: cnncalc's {rule.type} takes {expectation(a)}") from None
+    return out
+
+
+# ---- an idiom that no rule owns ----------------------------------------------------------------------
 def _mean(b: Mapping[str, Any]) -> Mapped:
     """``x.mean([2, 3])`` over every spatial axis is global average pooling (then flatten)."""
     x, dims = b["input"], b.get("dim")
-    rank = len(node_shape(x) or ())
+    rank = len(node_shape(x) or ()) if isinstance(x, fx.Node) else 0
     dims = [dims] if isinstance(dims, int) else list(dims or [])
     if rank < 3 or sorted(d % rank for d in dims) != list(range(2, rank)) or b.get("dtype") is not None:
         raise NoLayer(f"mean over dims {dims} of a {rank}-d tensor (only a mean over every spatial axis "
-                       "maps, to adaptiveavgpool)")
+                      "maps, to adaptiveavgpool)")
     pool: Layer = ("adaptiveavgpool", {"out": 1})
     return Mapped((x,), (pool,) if b.get("keepdim") else (pool, ("flatten", {})))
 
 
-def _s_unary(input, inplace=False): ...
-def _s_leaky(input, negative_slope=0.01, inplace=False): ...
-def _s_elu(input, alpha=1.0, inplace=False): ...
-def _s_gelu(input, approximate="none"): ...
-def _s_softmax(input, dim=None, _stacklevel=3, dtype=None): ...
-def _s_dropout(input, p=0.5, training=True, inplace=False): ...
-def _s_flatten(input, start_dim=0, end_dim=-1): ...
-def _s_binary(input, other, alpha=1): ...
-def _s_cat(tensors, dim=0, axis=None, out=None): ...
-def _s_mean(input, dim=None, keepdim=False, dtype=None): ...
-def _s_maxpool(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False): ...
-def _s_avgpool(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-               divisor_override=None): ...
-def _s_adaptive(input, output_size, return_indices=False): ...
+IDIOMS: dict[str, Callable[[Mapping[str, Any]], Mapped]] = {"torch.mean": _mean, "mean": _mean}
 
-
-def _act(kind: str) -> Fn:
-    return Fn(_s_unary, lambda b: _one(b, (kind, {})))
-
-
-_MAXPOOL = Fn(_s_maxpool, lambda b: _one(b, _maxpool(
-    b["kernel_size"], b["stride"], b["padding"], b["dilation"], b["ceil_mode"], b["return_indices"])))
-_AVGPOOL = Fn(_s_avgpool, lambda b: _one(b, _avgpool(
-    b["kernel_size"], b["stride"], b["padding"], b["ceil_mode"], b["count_include_pad"], b["divisor_override"])))
-_ADAPTIVE_AVG = Fn(_s_adaptive, lambda b: _one(b, _adaptive("adaptiveavgpool", b["output_size"])))
-_ADAPTIVE_MAX = Fn(_s_adaptive, lambda b: _one(b, _adaptive("adaptivemaxpool", b["output_size"], b["return_indices"])))
-_ADD = Fn(_s_binary, _binary("add"))
-_MUL = Fn(_s_binary, _binary("mul"))
-_FLATTEN = Fn(_s_flatten, lambda b: _one(b, _flatten(b["start_dim"], b["end_dim"])))
-_SOFTMAX = Fn(_s_softmax, lambda b: _one(b, _softmax(b["dim"])))
-_MEAN = Fn(_s_mean, _mean)
-
-_ACTIVATIONS: dict[str, Fn] = {
-    "relu": _act("relu"), "relu6": _act("relu6"), "sigmoid": _act("sigmoid"), "tanh": _act("tanh"),
-    "silu": _act("silu"), "hardswish": _act("hardswish"), "hardsigmoid": _act("hardsigmoid"),
-    "leakyrelu": Fn(_s_leaky, lambda b: _one(b, ("leakyrelu", {"negative_slope": b["negative_slope"]}))),
-    "elu": Fn(_s_elu, lambda b: _one(b, ("elu", {"alpha": b["alpha"]}))),
-    "gelu": Fn(_s_gelu, lambda b: _one(b, _gelu(b["approximate"]))),
-    "softmax": _SOFTMAX,
-}
-
-FUNCTIONS: dict[Any, Fn] = {
-    torch.flatten: _FLATTEN,
-    operator.add: _ADD, operator.iadd: _ADD, torch.add: _ADD,
-    operator.mul: _MUL, operator.imul: _MUL, torch.mul: _MUL,
-    **dict.fromkeys((torch.cat, torch.concat, torch.concatenate), Fn(_s_cat, _cat)),
-    torch.mean: _MEAN,
-    F.relu: _ACTIVATIONS["relu"], F.relu_: _ACTIVATIONS["relu"], torch.relu: _ACTIVATIONS["relu"],
-    torch.relu_: _ACTIVATIONS["relu"], F.relu6: _ACTIVATIONS["relu6"],
-    F.leaky_relu: _ACTIVATIONS["leakyrelu"], F.elu: _ACTIVATIONS["elu"], F.gelu: _ACTIVATIONS["gelu"],
-    F.sigmoid: _ACTIVATIONS["sigmoid"], torch.sigmoid: _ACTIVATIONS["sigmoid"],
-    F.tanh: _ACTIVATIONS["tanh"], torch.tanh: _ACTIVATIONS["tanh"],
-    F.silu: _ACTIVATIONS["silu"], F.hardswish: _ACTIVATIONS["hardswish"],
-    F.hardsigmoid: _ACTIVATIONS["hardsigmoid"], F.softmax: _SOFTMAX, torch.softmax: _SOFTMAX,
-    F.dropout: Fn(_s_dropout, lambda b: _one(b, ("dropout", {"p": b["p"]}))),
-    **dict.fromkeys((F.max_pool1d, F.max_pool2d, F.max_pool3d), _MAXPOOL),
-    **dict.fromkeys((F.avg_pool1d, F.avg_pool2d, F.avg_pool3d), _AVGPOOL),
-    **dict.fromkeys((F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d), _ADAPTIVE_AVG),
-    **dict.fromkeys((F.adaptive_max_pool1d, F.adaptive_max_pool2d, F.adaptive_max_pool3d), _ADAPTIVE_MAX),
-}
-
-METHODS: dict[str, Fn] = {
-    "flatten": _FLATTEN, "add": _ADD, "add_": _ADD, "mul": _MUL, "mul_": _MUL, "mean": _MEAN,
-    "relu": _ACTIVATIONS["relu"], "relu_": _ACTIVATIONS["relu"], "sigmoid": _ACTIVATIONS["sigmoid"],
-    "tanh": _ACTIVATIONS["tanh"], "softmax": _SOFTMAX,
-}
-
-
-def _stochastic_depth(input, p, mode, training=True): ...
-
-
-def _identity_at_inference(b: Mapping[str, Any]) -> Mapped:
-    if b.get("training"):
-        raise NoLayer("called with training=True (random at inference)")
-    return Mapped((b["input"],), alias=True)
-
-
-FUNCTION_NAMES: dict[str, Fn] = {
-    # torchvision.ops.StochasticDepth: the identity at inference (EfficientNet, ConvNeXt)
-    "torchvision.ops.stochastic_depth.stochastic_depth": Fn(_stochastic_depth, _identity_at_inference),
-}
-
-
-def qualified(target: Any) -> str:
-    return f"{getattr(target, '__module__', '')}.{getattr(target, '__qualname__', '')}"
-
-
-def function_for(op: str, target: Any) -> Fn | None:
-    """The handler of a call_function or call_method node, or None."""
-    if op == "call_method":
-        return METHODS.get(target) if isinstance(target, str) else None
-    if op != "call_function":
-        return None
-    try:
-        fn = FUNCTIONS.get(target)
-    except TypeError:  # an unhashable target
-        return None
-    return fn or FUNCTION_NAMES.get(qualified(target))
-
-
-def known_module_classes() -> tuple[type, ...]:
-    """The module classes that map to a layer: traced as leaves, subclasses included."""
-    return tuple(MODULES)
