@@ -204,6 +204,16 @@ class _Composer:
             if ev is None:
                 break
             kind = type(ev)
+            node: Node
+            if kind is ScalarEvent:  # the most frequent event, first and inline
+                node = self.scalar(ev)
+                if stack:
+                    parent, m = stack[-1]
+                    parent.value.append(node)
+                    stack[-1] = (parent, m + 1)
+                else:
+                    root = node
+                continue
             if kind is DocumentStartEvent:
                 docs += 1
                 if docs > 1:
@@ -218,8 +228,6 @@ class _Composer:
                     flat = node.value
                     node.value = list(zip(flat[::2], flat[1::2], strict=True))
                 self.size[id(node)] = n
-            elif kind is ScalarEvent:
-                node, n = self.scalar(ev), 1
             elif kind is AliasEvent:
                 node, n = self.alias(ev, stack)
             else:

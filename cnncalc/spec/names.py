@@ -85,22 +85,23 @@ class Names:
 
 
 def written_names(layers: Node) -> set[str]:
-    """Every literal ``name:`` string in the layer list (for 'defined later' messages and fresh names)."""
+    """Every literal ``name:`` string in the layer list (for 'defined later' messages and fresh names).
+
+    Only collections are pushed (a long list of bare layer types costs one step); aliases may make
+    a node appear more than once, but the loader bounds how many nodes they add."""
     out: set[str] = set()
     stack = [layers]
-    seen: set[int] = set()
     while stack:
         n = stack.pop()
-        if id(n) in seen:
-            continue
-        seen.add(id(n))
         if isinstance(n, MappingNode):
             for k, v in n.value:
-                if isinstance(k, ScalarNode) and k.value == "name" and isinstance(v, ScalarNode) and "$" not in str(v.value):
-                    out.add(str(v.value))
-                stack.append(v)
+                if isinstance(v, ScalarNode):
+                    if k.value == "name" and isinstance(k, ScalarNode) and "$" not in str(v.value):
+                        out.add(str(v.value))
+                else:
+                    stack.append(v)
         elif isinstance(n, SequenceNode):
-            stack.extend(n.value)
+            stack.extend(c for c in n.value if not isinstance(c, ScalarNode))
     return out
 
 
