@@ -6,8 +6,8 @@ Two parts:
 
 1. The long hostile cases: 2^40 block calls (and variants behind computed conditions and with a
    wide fan-out), repeats that make nothing, long names copied into every layer, a block with
-   20,000 parameters repeated, /dev/zero, 50 MB on standard input, a 50 MB file. Each must be refused
-   fast (exit 2) with one located line.
+   20,000 parameters repeated, 10 MB specs just under the size limit, /dev/zero, 50 MB on standard
+   input, a 50 MB file. Each must be refused fast (exit 2) with one located line.
 2. The layer cap: the 4-line ``{relu: null, repeat: N}`` at the cap, a conv/batchnorm/relu chain at
    the cap and an empty repeat at the edge of the work budget, through every command: summarize in
    every format, rf, explain, export, and verify's analysis half (parse + analyse in-process; the
@@ -38,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cnncalc.spec import MAX_LAYERS  # noqa: E402  (after the path, so a checkout's cnncalc is measured)
+from cnncalc.spec import MAX_INPUT_BYTES, MAX_LAYERS  # noqa: E402  (after the path, so a checkout's cnncalc is measured)
 
 PY = sys.executable
 
@@ -120,6 +120,8 @@ HOSTILE: dict[str, str] = {
     "20,000-char name x 90,000": "input: [3, 8, 8]\nlayers:\n  - {seq: [relu], name: " + "a" * 20000 + ", repeat: 90000}\n",
     "900-char name x 90,000 layers": "input: [3, 8, 8]\nlayers:\n  - {seq: [relu, relu], name: " + "n" * 900 + ", repeat: 45000}\n",
     "block of 20,000 params x 90,000": many_params_spec(20_000, 90_000),
+    "10 MB of '- relu' lines (just under the limit)": "input: [3, 8, 8]\nlayers:\n" + "  - relu\n" * (MAX_INPUT_BYTES // 9 - 10),
+    "10 MB of [[relu]] items (refused after composing)": "input: [3, 8, 8]\nlayers: [" + "[relu], " * (MAX_INPUT_BYTES // 8 - 10) + "relu]\n",
 }
 
 
