@@ -1,14 +1,14 @@
 #!/usr/bin/env python
-"""Reference numbers for cnncalc, measured from real torch/torchvision and peer tools.
+"""Measure the peers' numbers for docs/peer-numbers.md: this script only measures, into JSON.
 
 Needs torch, torchvision, torchinfo, fvcore, ptflops and thop (a separate virtualenv:
     pip install torch==2.14.1 torchvision==0.29.1 torchinfo fvcore ptflops thop), then:
-    python benchmarks/peer_numbers.py          (OUT=folder, default ./peer-out)
+    python benchmarks/peer_numbers.py [MODEL ...]
 
-Writes:
-    $OUT/peer_numbers.json          per-model totals from every tool
-    $OUT/peer_layers/<model>.json   per-module breakdown for a few models
-    (peer_numbers.md is rendered from the JSON by render_md() at the end)
+Writes benchmarks/data/peer_numbers.json (committed). The Markdown is rendered from that file by
+benchmarks/render_peer_numbers.py, with no number typed in; tests/test_peer_numbers.py checks that
+docs/peer-numbers.md is exactly its rendering. A peer that is not installed is recorded as such in
+the JSON, and the rendering says so.
 
 All counts are for batch size 1, eval mode, weights=None (architecture only).
 "MACs" (flop_counter) = torch.utils.flop_counter.FlopCounterMode total / 2; that
@@ -38,10 +38,7 @@ from torch.utils.flop_counter import FlopCounterMode
 warnings.filterwarnings("ignore")
 torch.set_num_threads(2)
 
-OUT = os.environ.get("OUT", "peer-out")
-OUT_JSON = os.path.join(OUT, "peer_numbers.json")
-OUT_MD = os.path.join(OUT, "peer_numbers.md")
-LAYER_DIR = os.path.join(OUT, "peer_layers")
+OUT_JSON = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "peer_numbers.json")
 
 # ----------------------------------------------------------------------------
 # Models
@@ -105,6 +102,10 @@ MODELS = {
 }
 
 LAYER_DUMP_MODELS = ["resnet50", "vgg16", "googlenet", "mobilenet_v2", "densenet121"]
+# The default run: the torchvision counterparts of the shipped specs, LeNet-5, and GoogLeNet with its
+# auxiliary heads (they never run in eval). Name models on the command line for others in MODELS.
+DEFAULT_MODELS = ["lenet5", "alexnet", "vgg16", "resnet18", "resnet50", "googlenet", "googlenet_aux",
+                  "densenet121", "mobilenet_v2", "squeezenet1_1", "mobilenet_v3_small"]
 
 
 def fresh(name):
@@ -294,7 +295,7 @@ def analytic_rf(modules):
     return {"r": r, "stride": j, "padding": P}
 
 
-def empirical_rf(features, H=500):
+def empirical_rf(features, H):
     """Positive constant conv weights, zero bias, MaxPool -> AvgPool (same geometry),
     gradient of the centre output unit (channel 0) wrt a positive input."""
     net = copy.deepcopy(features).double().eval()
@@ -340,15 +341,14 @@ def receptive_fields():
     out = {}
     vgg = tvm.vgg16(weights=None).features
     alex = tvm.alexnet(weights=None).features
+    # input sizes large enough that the centre unit's field lies inside the image
     cases = {
-        "vgg16_pool5 (features[:31])": vgg[:31],
-        "vgg16_conv5_3 (features[:29])": vgg[:29],
-        "alexnet_pool5 (features[:13])": alex[:13],
-        "alexnet_conv5 (features[:11])": alex[:11],
+        "vgg16_pool5 (features[:31])": (vgg[:31], 224),
+        "alexnet_pool5 (features[:13])": (alex[:13], 300),
     }
-    for k, f in cases.items():
+    for k, (f, size) in cases.items():
         t0 = time.time()
-        e = empirical_rf(f)
+        e = empirical_rf(f, size)
         a = analytic_rf(list(f))
         out[k] = {"empirical": e, "analytic": a, "seconds": round(time.time() - t0, 1)}
         print("RF", k, e["r"], e["stride"], e["padding"], a, flush=True)
@@ -356,7 +356,7 @@ def receptive_fields():
         "vgg16_pool5": {"r": 212, "stride": 32, "padding": 90,
                         "source": "Araujo, Norris, Sim, 'Computing Receptive Fields of CNNs', Distill 2019 (TF-slim vgg_16)"},
         "alexnet_v2_pool5": {"r": 195, "stride": 32, "padding": 64,
-                             "source": "same; TF-slim alexnet_v2 (conv1 11x11/4 VALID), not torchvision alexnet"},
+                             "source": "Araujo, Norris, Sim, Distill 2019, for TF-slim alexnet_v2 (conv1 11x11/4 VALID), not torchvision's alexnet (conv1 padding 2)"},
     }
     return out
 
@@ -387,8 +387,6 @@ def _conv_linear_formula(mod, out_shape):
 
 
 def layer_dump(name):
-    import torchinfo
-    from fvcore.nn import FlopCountAnalysis
     m, x = fresh(name), x_for(name)
     root_cls = type(m).__name__
     path_of = {id(mod): p for p, mod in m.named_modules()}
@@ -410,23 +408,6 @@ def layer_dump(name):
         p = "" if k == root_cls else (k[len(root_cls) + 1:] if k.startswith(root_cls + ".") else k)
         fc_counts[p] = sum(v.values())
 
-    # fvcore per module (inclusive)
-    with torch.no_grad():
-        fa = FlopCountAnalysis(fresh(name), x)
-        fa.unsupported_ops_warnings(False)
-        fa.uncalled_modules_warnings(False)
-        fv_by_mod = dict(fa.by_module())
-
-    # torchinfo per leaf layer
-    m2 = fresh(name)
-    path2 = {id(mod): p for p, mod in m2.named_modules()}
-    s = torchinfo.summary(m2, input_size=(1, *MODELS[name][1]), verbose=0, depth=100)
-    ti = {}
-    for li in s.summary_list:
-        p = path2.get(id(li.module))
-        if p is not None and li.is_leaf_layer:
-            ti[p] = li.macs
-
     rows = []
     for p, mod in m.named_modules():
         own = sum(t.numel() for t in mod.parameters(recurse=False))
@@ -443,8 +424,6 @@ def layer_dump(name):
             "params_total": tot,
             "macs_flop_counter": fl // 2,  # inclusive of children
             "macs_formula": _conv_linear_formula(mod, shapes.get(p)) if is_leaf else None,
-            "fvcore_flops": int(fv_by_mod.get(p, 0)),  # inclusive of children; 1 FMA = 1 flop
-            "torchinfo_macs": ti.get(p) if is_leaf else None,
             "extra": mod.extra_repr() if is_leaf else "",
         })
     # sanity: leaf formula vs flop counter
@@ -457,16 +436,12 @@ def layer_dump(name):
         "torch": torch.__version__, "torchvision": torchvision.__version__,
         "notes": ("One row per module from named_modules() (root = ''). macs_flop_counter and fvcore_flops are "
                   "INCLUSIVE of children; params_own is recurse=False, params_total recurse=True. "
-                  "macs_formula = N*Cout*Hout*Wout*(Cin/groups)*kh*kw for Conv2d, N*in*out for Linear (bias excluded). "
-                  "torchinfo_macs is torchinfo's per-leaf value (conv: params*Hout*Wout incl. bias; others: params)."),
+                  "macs_formula = N*Cout*Hout*Wout*(Cin/groups)*kh*kw for Conv2d, N*in*out for Linear (bias excluded)."),
         "totals": {"macs_flop_counter": root["macs_flop_counter"], "sum_leaf_macs_flop_counter": leaf_sum,
                    "params": root["params_total"], "formula_mismatches": mism},
         "layers": rows,
     }
-    os.makedirs(LAYER_DIR, exist_ok=True)
-    with open(os.path.join(LAYER_DIR, f"{name}.json"), "w") as f:
-        json.dump(doc, f, indent=1)
-    return doc["totals"]
+    return doc["totals"]  # the per-module rows are not kept: the totals are what the doc reports
 
 
 
@@ -578,7 +553,8 @@ def main(only=None):
             result["_meta"][mod_name] = version(mod_name if mod_name != "thop" else "thop")
         except Exception as e:
             result["_meta"][mod_name] = f"not installed: {e}"
-    names = only or list(MODELS)
+    names = only or DEFAULT_MODELS
+    result["_meta"]["models"] = names  # the order of the tables
     for name in names:
         t0 = time.time()
         r = {"input_shape": [1, *MODELS[name][1]]}
@@ -598,225 +574,18 @@ def main(only=None):
     result["lenet5_by_hand"] = lenet_by_hand()
     result["receptive_fields"] = receptive_fields()
     result["layer_dumps"] = {}
-    for name in LAYER_DUMP_MODELS:
+    for name in [n for n in LAYER_DUMP_MODELS if n in names]:
         result["layer_dumps"][name] = layer_dump(name)
         print("layers", name, result["layer_dumps"][name], flush=True)
     add_decomposition(result)
+    os.makedirs(os.path.dirname(OUT_JSON), exist_ok=True)
     with open(OUT_JSON, "w") as f:
-        json.dump(result, f, indent=1, default=str)
+        json.dump(result, f, indent=1, default=str, sort_keys=True)
+        f.write("\n")
     print("wrote", OUT_JSON)
 
 
 
 
-# ----------------------------------------------------------------------------
-# Markdown rendering (python peer_numbers_script.py --md)
-# ----------------------------------------------------------------------------
-
-def _g(d, *ks):
-    for k in ks:
-        if not isinstance(d, dict) or k not in d:
-            return None
-        d = d[k]
-    return d
-
-
-def _n(v):
-    return "–" if v is None else (f"{v:,}" if isinstance(v, int) else str(v))
-
-
-def _d(v, ref):
-    if v is None or ref is None:
-        return "–"
-    return f"{v - ref:+,}"
-
-
-def render_md():
-    R = json.load(open(OUT_JSON))
-    meta = R["_meta"]
-    names = [k for k in MODELS if k in R]
-    L = []
-    a = L.append
-    a("# Peer reference numbers for cnncalc")
-    a("")
-    a("Measured by `benchmarks/peer_numbers.py` (raw data: `peer_numbers.json`, per-layer: `peer_layers/*.json`).")
-    a(f"torch {meta['torch']}, torchvision {meta['torchvision']}, torchinfo {meta['torchinfo']}, fvcore {meta['fvcore']}, "
-      f"ptflops {meta['ptflops']}, thop {meta['thop']}, Python {meta['python']}. Batch 1, `eval()`, `weights=None`, "
-      "input 1x3x224x224 (inception_v3: 1x3x299x299, LeNet-5: 1x1x32x32). All integers exact.")
-    a("")
-    a("**MACs** below means `FlopCounterMode().get_total_flops() // 2` (conv + linear multiply-accumulates, no bias, no BN/act/pool). "
-      "It is the reference; every other tool's column is compared to it.")
-    a("")
-    a("## 1. Parameters and buffers")
-    a("")
-    a("| model | params | buffers (all) | running_mean+var | num_batches_tracked | torchinfo total_params | ptflops params | thop params | torchvision docs params | docs GFLOPS |")
-    a("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for n in names:
-        r = R[n]
-        pub = r.get("published_torchvision") or {}
-        pv = next(iter(pub.values()), {}) if pub else {}
-        a(f"| {n} | {_n(r.get('params'))} | {_n(r.get('buffers'))} | {_n(r.get('buffers_float'))} | {_n(r.get('num_batches_tracked'))} | "
-          f"{_n(_g(r,'torchinfo','total_params'))} | {_n(_g(r,'ptflops_pytorch','params'))} | {_n(_g(r,'thop','params'))} | "
-          f"{_n(pv.get('num_params'))} | {_n(pv.get('GFLOPS'))} |")
-    a("")
-    a("Docs columns are read from the installed torchvision's weight-enum `meta` (`num_params`, `_ops`), the source of the "
-      "tables on the torchvision models page; first enum entry (IMAGENET1K_V1). `_ops` is in GMACs despite the name GFLOPS.")
-    a("")
-    a("## 2. MACs by tool")
-    a("")
-    a("| model | MACs (flop_counter/2) | torchinfo total_mult_adds | fvcore total | ptflops MACs (pytorch backend, default) | ptflops MACs (aten backend) | thop MACs |")
-    a("|---|---:|---:|---:|---:|---:|---:|")
-    for n in names:
-        r = R[n]
-        a(f"| {n} | {_n(_g(r,'flop_counter','macs'))} | {_n(_g(r,'torchinfo','total_mult_adds'))} | {_n(_g(r,'fvcore','total'))} | "
-          f"{_n(_g(r,'ptflops_pytorch','macs'))} | {_n(_g(r,'ptflops_aten','macs'))} | {_n(_g(r,'thop','macs'))} |")
-    a("")
-    a("### 2b. Difference from flop_counter/2 (tool − reference)")
-    a("")
-    a("| model | torchinfo | fvcore | ptflops pytorch | ptflops aten | thop |")
-    a("|---|---:|---:|---:|---:|---:|")
-    for n in names:
-        r = R[n]
-        ref = _g(r, "flop_counter", "macs")
-        a(f"| {n} | {_d(_g(r,'torchinfo','total_mult_adds'),ref)} | {_d(_g(r,'fvcore','total'),ref)} | "
-          f"{_d(_g(r,'ptflops_pytorch','macs'),ref)} | {_d(_g(r,'ptflops_aten','macs'),ref)} | {_d(_g(r,'thop','macs'),ref)} |")
-    a("")
-    a("### 2c. fvcore by operator, and ops it skipped")
-    a("")
-    a("| model | fvcore by_operator | unsupported (skipped, count of calls) |")
-    a("|---|---|---|")
-    for n in names:
-        r = R[n]
-        bo = _g(r, "fvcore", "by_operator") or {}
-        us = _g(r, "fvcore", "unsupported_ops") or {}
-        a(f"| {n} | " + ", ".join(f"{k}={v:,}" for k, v in bo.items()) + " | " + ", ".join(f"{k}×{v}" for k, v in us.items()) + " |")
-    a("")
-    a("## 3. torchinfo memory lines (printed strings, MB = 1e6 bytes) and the exact bytes behind them")
-    a("")
-    a("| model | Input size (MB) | Forward/backward pass size (MB) | Params size (MB) | Estimated Total Size (MB) | total_input bytes | total_output_bytes | total_param_bytes | printed mult-adds line |")
-    a("|---|---:|---:|---:|---:|---:|---:|---:|---|")
-    for n in names:
-        t = R[n].get("torchinfo", {})
-        mb = t.get("printed_MB", {})
-        a(f"| {n} | {mb.get('Input size (MB)')} | {mb.get('Forward/backward pass size (MB)')} | {mb.get('Params size (MB)')} | "
-          f"{mb.get('Estimated Total Size (MB)')} | {_n(t.get('total_input_bytes'))} | {_n(t.get('total_output_bytes'))} | "
-          f"{_n(t.get('total_param_bytes'))} | `{t.get('total_mult_adds_printed')}` |")
-    a("")
-    a("torchinfo definitions (torchinfo 1.8.0 `model_statistics.py`): `total_output_bytes = 2 × Σ output bytes of LEAF modules that own ≥1 parameter` "
-      "(\"x2 for gradients\"; ReLU/pool/dropout outputs and functional ops are NOT counted); `total_param_bytes = Σ numel×element_size` of params "
-      "(buffers excluded; only layers that ran — see 3b.2); `total_input` = sys.getsizeof(input) = nbytes + 64; Estimated Total = sum of the three; MB = bytes/1e6, printed with 2 decimals. "
-      "The MB numbers are not affected by `depth=`.")
-    a("")
-    if "decomposition" in R:
-        D = R["decomposition"]
-        a("## 2d. Why the tools disagree — exact decompositions (verified: residual 0 for every model above)")
-        a("")
-        a("Let REF = flop_counter/2; CB = Σ conv-bias adds (Cout·Hout·Wout of each Conv2d with bias); LB = Σ Linear out_features (bias adds); "
-          "BNC = Σ BatchNorm num_features; BNE = Σ BatchNorm input elements; RELU = Σ output elements of nn.ReLU/nn.ReLU6 modules; "
-          "POOLIN = Σ input elements of nn.Max/AvgPool2d and nn.Adaptive{Avg,Max}Pool2d modules; AVGOUT = Σ nn.AvgPool2d output elements; "
-          "ADA_THOP = Σ (k+1)·out_elems over nn.AdaptiveAvgPool2d (k = (Hin/Hout)(Win/Wout)); ADA_FV = fvcore's adaptive_avg_pool2d term "
-          "(= input elements of every aten::adaptive_avg_pool2d call, module or functional). Then, for all models:")
-        a("")
-        a("- **torchinfo** total_mult_adds = REF + CB + LB + 2·BNC. Per leaf module with params: Conv → (weight+bias numel)·Hout·Wout; "
-          "anything else → batch·numel(params) (so BatchNorm adds just 2·C, Linear adds its bias). Parameter-free layers (ReLU, pool) and functional ops count 0.")
-        a("- **ptflops, aten backend** = REF + CB + LB (aten.convolution/addmm incl. bias; nothing else).")
-        a("- **fvcore** = REF + 2·BNE + ADA_FV. One fused multiply-add = 1 flop, so its conv/linear part equals REF exactly; eval-mode "
-          "batch_norm = 2 per element (affine); adaptive_avg_pool2d = 1 per input element; conv/linear bias NOT counted; ReLU/maxpool/avgpool/add/mul/"
-          "hardswish/sigmoid/mean are ignored or unsupported (listed in 2c).")
-        a("- **thop** = REF + 4·BNE + AVGOUT + ADA_THOP. No bias; BatchNorm = 2·numel ×2 for affine (4 per element); ReLU/MaxPool = 0; "
-          "AvgPool2d = 1 per output; AdaptiveAvgPool2d = (k+1) per output; modules without a rule (Hardswish, SiLU, Sigmoid, Tanh, functional ops) = 0.")
-        a("- **ptflops, pytorch backend (the default)** = [REF + CB + LB + 2·BNE + RELU + POOLIN] (= its value with "
-          "`backend_specific_config={'count_functional': False}`, exact for all models) + a functional part. The functional part comes from "
-          "ptflops monkey-patching F.relu/F.max_pool2d/F.avg_pool2d/F.adaptive_avg_pool2d/F.silu/torch.add/Tensor.add/torch.mul…: these are "
-          "also called INSIDE nn.ReLU/nn.MaxPool2d/… modules, so with the default settings every nn.ReLU and every nn.*Pool2d is counted twice "
-          "(module hook + functional hook; e.g. alexnet functional part 879,232 = RELU 493,184 + POOLIN 386,048 exactly; same for resnet*, "
-          "shufflenet, mobilenet_v3_small). nn.ReLU6 is NOT double counted (its forward calls F.hardtanh, which is not patched), so mobilenet_v2's "
-          "functional part is only its functional adaptive_avg_pool2d (62,720). Genuinely functional ops add the rest: googlenet/inception "
-          "BasicConv2d's F.relu, densenet's final F.relu + F.adaptive_avg_pool2d, efficientnet's nn.SiLU (no module rule; counted once via F.silu).")
-        a("")
-        a("| model | CB | LB | BNC | BNE | RELU | POOLIN | AVGOUT | ADA_THOP | ptflops count_functional=False | ptflops functional part |")
-        a("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for n in names:
-            if n not in D:
-                continue
-            c = D[n]["components"]
-            a(f"| {n} | {_n(c.get('conv_bias_adds',0))} | {_n(c.get('linear_bias_adds',0))} | {_n(c.get('bn_channels',0))} | "
-              f"{_n(c.get('bn_elems',0))} | {_n(c.get('relu_module_elems',0))} | {_n(c.get('pool_module_in_elems',0))} | "
-              f"{_n(c.get('avgpool_module_out_elems',0))} | {_n(c.get('adaptive_thop',0))} | "
-              f"{_n(D[n]['actual']['ptflops_pytorch_count_functional_False'])} | {_n(D[n]['ptflops_pytorch_functional_part'])} |")
-        a("")
-        bad = {n: {k: v for k, v in D[n]["residual"].items() if v} for n in D}
-        bad = {n: v for n, v in bad.items() if v}
-        a("Residuals (tool − formula) that are non-zero: " + (json.dumps(bad) if bad else "**none** (all 5 formulas exact for all models)."))
-        a("")
-    # LeNet
-    h = R["lenet5_by_hand"]
-    a("## 3b. Surprises / gotchas worth a test")
-    a("")
-    a("1. **googlenet / inception_v3 aux heads.** `googlenet(weights=None)` defaults to aux_logits=True: 13,004,888 params (aux1+aux2 = 6,379,984); "
-      "with aux_logits=False 6,624,904 (= torchvision docs). `inception_v3(weights=None)` defaults to aux_logits=True: 27,161,264 (= docs, which "
-      "count AuxLogits, 3,326,696); without aux 23,834,568. So the docs are inconsistent between the two models. Eval-mode MACs are identical with/without aux.")
-    a("2. **Tools disagree on params of never-executed modules** (aux heads in eval): parameters()-sum, torchinfo total_params and ptflops count them; "
-      "thop does NOT (6,624,904 / 23,834,568, it only sums hooked modules that ran); torchinfo's *Params size (MB)* also excludes them "
-      "(26.50 MB = 6,624,904×4 B) while its *Total params* line includes them — torchinfo is internally inconsistent here.")
-    a("3. torchinfo 1.8.0 on Python 3.11 prints `Total mult-adds (Units.GIGABYTES): 4.09` (enum repr bug; the unit is really G mult-adds, not bytes).")
-    a("4. torchinfo *Input size* uses sys.getsizeof(tensor) = nbytes + 64 (602,176 for 1x3x224x224 fp32, not 602,112). MB = 1e6 bytes.")
-    a("5. torchinfo *Forward/backward pass size* = 2 × output bytes of parameterised leaf layers only, so vgg16_bn (216.83) is exactly 2× vgg16 (108.45): "
-      "BN outputs count, ReLU/pool outputs never do. It is not an activation-memory estimate.")
-    a("6. torchvision's published GFLOPS (`_ops`) equal flop_counter/2 MACs (conv+linear, no bias) to all printed digits: resnet50 4.089 vs 4,089,184,256; "
-      "vgg16 15.47 vs 15,470,264,320; mobilenet_v3_small 0.057 vs 56,510,400; inception_v3 5.713 (at 299) vs 5,713,216,096. They are MACs, not FLOPs.")
-    a("7. fvcore's conv/linear part equals flop_counter/2 exactly (1 FMA = 1 flop); its total only differs by BN (2/elem in eval) and adaptive_avg_pool2d (1/input elem). "
-      "Bias adds are not counted. AlexNet/VGG/SqueezeNet/LeNet (no BN) therefore differ only by the adaptive pool (or not at all).")
-    a("8. buffers: each BatchNorm has 2·C float buffers + 1 int64 `num_batches_tracked` scalar; `sum(b.numel())` counts both (e.g. resnet50 53,173 = 53,120 + 53).")
-    a("9. Receptive fields: torchvision alexnet pool5 r=195, stride 32 like TF-slim alexnet_v2, but effective padding is 66, not 64 (torchvision conv1 has padding=2, "
-      "TF-slim uses VALID: 2·1 = 2 input pixels more).")
-    a("")
-    a("## 4. LeNet-5 (by hand vs torch)")
-    a("")
-    a("| layer | out | params | formula | MACs | formula |")
-    a("|---|---|---:|---|---:|---|")
-    for row in h["layers"]:
-        a(f"| {row['layer']} | {'x'.join(map(str,row['out']))} | {row['params']:,} | {row.get('formula_params','')} | {row['macs']:,} | {row.get('formula_macs','')} |")
-    a(f"| **total** | | **{h['params']:,}** | | **{h['macs']:,}** | |")
-    a("")
-    a(f"torch: params {R['lenet5']['params']:,}, flop_counter/2 {R['lenet5']['flop_counter']['macs']:,} (avg-pool and max-pool variants identical: "
-      f"{R['lenet5_maxpool']['params']:,} / {R['lenet5_maxpool']['flop_counter']['macs']:,}). Bias adds {h['bias_adds']:,}; "
-      f"pool input elements {h['pool_input_elems']:,}; tanh elements {h['tanh_elems']:,}.")
-    a("")
-    # RF
-    a("## 5. Receptive fields (empirical gradient support vs analytic recursion)")
-    a("")
-    a("| case | empirical r | empirical stride | empirical padding | analytic r / stride / padding | input | output | centre-unit support rows |")
-    a("|---|---:|---:|---:|---|---|---|---|")
-    for k, v in R["receptive_fields"].items():
-        if k == "published":
-            continue
-        e, an = v["empirical"], v["analytic"]
-        a(f"| {k} | {e['r']} | {e['stride']} | {e['padding']} | {an['r']} / {an['stride']} / {an['padding']} | "
-          f"{'x'.join(map(str,e['input']))} | {'x'.join(map(str,e['output_shape']))} | {e['support_rows']} |")
-    a("")
-    for k, v in R["receptive_fields"]["published"].items():
-        a(f"- Published {k}: r={v['r']}, stride={v['stride']}, padding={v['padding']} — {v['source']}.")
-    a("")
-    a("## 6. Per-layer dumps")
-    a("")
-    a("Each `peer_layers/<model>.json` has one row per `named_modules()` entry: path, type, leaf, output_shape (forward hook), calls, "
-      "params_own (recurse=False), params_total, macs_flop_counter (FlopCounterMode per-module, INCLUSIVE of children, /2), macs_formula "
-      "(Conv2d: N·Cout·Hout·Wout·Cin/groups·kh·kw, Linear: N·in·out; leaves only), fvcore_flops (fvcore by_module, inclusive), torchinfo_macs "
-      "(torchinfo leaf value), extra_repr. Σ over leaves of macs_flop_counter equals the root total for all five models.")
-    a("")
-    for k, v in R["layer_dumps"].items():
-        a(f"- `peer_layers/{k}.json`: root MACs {v['macs_flop_counter']:,}, Σ leaf MACs {v['sum_leaf_macs_flop_counter']:,}, "
-          f"params {v['params']:,}, conv/linear formula mismatches: {len(v['formula_mismatches'])}")
-    a("")
-    with open(OUT_MD, "w") as f:
-        f.write("\n".join(L) + "\n")
-    print("wrote", OUT_MD)
-
-
 if __name__ == "__main__":
-    if "--md" in sys.argv:
-        render_md()
-    else:
-        main([a for a in sys.argv[1:] if not a.startswith("-")] or None)
-        render_md()
+    main([a for a in sys.argv[1:] if not a.startswith("-")] or None)
