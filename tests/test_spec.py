@@ -500,3 +500,16 @@ def test_a_syntax_error_names_where_the_unclosed_bracket_began() -> None:
     # PyYAML notices at line 5, column 3; the '{' left open is at line 4, column 5
     assert str(e.value).startswith("t.yaml:5:3: YAML syntax error")
     assert "flow mapping that began at line 4, column 5" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("shape", "why"),
+    [((3, 224, 224), None), ((1,), None), ((3, 2**31 - 1), None), ((3, 2**31), "at most 2,147,483,647"),
+     ((3, 10**400), "at most"), ((3, 0), "positive"), ((3, 2.0), "positive integers"), ((), "1 to 4"),
+     ((1, 2, 3, 4, 5), "1 to 4"), ((3, True), "positive integers")],
+)
+def test_check_shape(shape: tuple[object, ...], why: str | None) -> None:
+    from cnncalc.spec import check_shape
+
+    got = check_shape(shape)
+    assert (got is None) if why is None else (got is not None and why in got)

@@ -55,3 +55,17 @@ class Budget:
         if self.chars + chars * copies > MAX_CHARS:
             return f"about {chars * copies + self.chars:,} characters of names (at most {MAX_CHARS:,})"
         return None
+
+
+def check_shape(shape: object) -> str | None:
+    """Why ``shape`` is not an input shape a spec may have (1 to 4 integers in 1..MAX_INT), or None.
+
+    For shapes that do not come through the spec reader (``analyze(..., input_shape=)``)."""
+    if not isinstance(shape, (tuple, list)) or not 1 <= len(shape) <= 4:
+        return "an input shape is 1 to 4 sizes: channels, then 0 to 3 spatial sizes"
+    for v in shape:
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            return f"sizes are positive integers, got {v!r:.40}"
+        if v > MAX_INT:
+            return f"sizes are at most {MAX_INT:,}"
+    return None
