@@ -558,6 +558,17 @@ def _memory_need(report: Report, s: Settings) -> tuple[int, str]:
     return need, "inference_peak_bytes"
 
 
+@contextlib.contextmanager
+def _torch_errors(s: Settings, dev: torch.device, batch: int) -> Iterator[None]:
+    """torch's refusals as :class:`BenchError`, and an out-of-memory error as :class:`Refused`."""
+    try:
+        yield
+    except torch.cuda.OutOfMemoryError as e:
+        raise Refused(f"out of memory at batch {batch} despite the estimate: {str(e).splitlines()[0]}") from e
+    except (RuntimeError, NotImplementedError, TypeError, ValueError) as e:
+        raise _refusal(s, dev, e) from e
+
+
 def bench_batch(
     runner: Runner, spec: NetSpec, batch: int, peak: Peak | None, available: int | None,
     progress: Callable[[str], None],
@@ -567,24 +578,25 @@ def bench_batch(
     dtype = s.dtype if s.mode == "inference" else "float32"
     report = analyze(spec, batch, input_shape=s.input_shape, dtype=dtype, optimizer="sgd-momentum")
     need, which = _memory_need(report, s)
+    if dev.type == "cuda":
+        torch.cuda.empty_cache()  # the previous batch's cached blocks count as free for this one
     check_fits(need, dev, f"{report.name} at batch {batch} ({s.mode}, {s.dtype})", available)
     resident = _nbytes(runner.net.parameters()) + _nbytes(runner.net.buffers())
     notes = list(runner.notes)
-    try:
+    with _torch_errors(s, dev, batch):
         x = runner.input(batch, shape)
         with runner.context(), peak_memory(dev, resident) as used:
             timing = measure(runner.step(x), Clock(dev), warmup=s.warmup, repeat=s.repeat, min_time=s.min_time)
-    except torch.cuda.OutOfMemoryError as e:
-        raise Refused(f"out of memory at batch {batch} despite the estimate: {str(e).splitlines()[0]}") from e
-    except (RuntimeError, NotImplementedError, TypeError, ValueError) as e:
-        raise _refusal(s, dev, e) from e
     progress(f"batch {batch}")
     if timing.noisy:
         notes.append(
             f"noisy: the interquartile range is {100 * timing.spread:.0f}% of the median at batch {batch}; "
             "close other programs, pin --threads, or use more --min-time"
         )
-    layers = time_layers(runner, report, x, peak, progress) if s.per_layer else None
+    layers = None
+    if s.per_layer:
+        with _torch_errors(s, dev, batch):
+            layers = time_layers(runner, report, x, peak, progress)
     factor = TRAINING_FACTOR if s.mode == "training" else 1
     return Result(
         batch, s.dtype, s.mode, bool(s.channels_last and runner.layout is not None), s.compile, timing,
