@@ -7,6 +7,14 @@ from .parser import parse_spec
 from .source import read_spec_source
 
 __all__ = [
-    "INPUT", "MAX_INPUT_BYTES", "MAX_INT", "MAX_LAYERS", "LayerSpec", "NetSpec", "parse_spec", "read_spec_source",
-    "check_shape", "resolve_layer",
+    "INPUT",
+    "MAX_INPUT_BYTES",
+    "MAX_INT",
+    "MAX_LAYERS",
+    "LayerSpec",
+    "NetSpec",
+    "check_shape",
+    "parse_spec",
+    "read_spec_source",
+    "resolve_layer",
 ]
