@@ -271,10 +271,10 @@ def test_explain_shows_the_lecture_arithmetic():
 
     [(name, kind, lines)] = list(explain_layers(spec))
     assert (name, kind) == ("c", "conv")
-    # (64 + 2·1 − 3)/2 + 1 = 32.5, floored to 32 (the wording of the formula may vary)
-    assert lines[0].startswith("H: (64 + 2·1 − ") and lines[0].endswith("= 63/2 + 1 = 32.5  (floored)")
-    assert lines[2] == "params = 8 filters × 3/1 channels × 3×3 + 8 (bias) = 224"  # 8·3·9 + 8
-    assert lines[3] == "MACs = 8×32×32 outputs × 3/1 × 3×3 = 221,184"  # 8·32·32·27
+    # (64 + 2·1 − 3)/2 + 1 = 32.5, floored to 32, as the lecture writes it
+    assert lines[0] == "H: (64 + 2·1 − 3)/2 + 1 = 63/2 + 1 = 32.5 → ⌊32.5⌋ = 32"
+    assert lines[2].startswith("params = (F·F·C_in + 1)·K = (3·3·3 + 1)·8 = 224")  # 8·3·9 + 8
+    assert lines[3] == "MACs = K·H_out·W_out · F·F·C_in = 8·32·32 · 3·3·3 = 221,184"  # 8·32·32·27
 
 
 def test_spec_from_standard_input():

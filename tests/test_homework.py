@@ -56,6 +56,32 @@ def test_parameters_as_the_lecture_counts_them() -> None:
     assert f"{(5 * 5 * 3 + 1) * 1:,}" in one
 
 
+def test_explain_writes_the_lecture_formula() -> None:
+    from cnncalc.explain import explain_layers
+
+    spec = {"input": [3, 64, 64], "layers": [
+        {"conv": {"out": 1, "kernel": 3, "stride": 2, "padding": 1}, "name": "c"},
+        {"conv": {"out": 2, "kernel": 3, "stride": 2, "padding": 2, "dilation": 2}, "name": "d"},
+        {"maxpool": {"kernel": 3, "stride": 2, "ceil_mode": True}, "name": "p"},
+    ]}
+    lines = {name: text for name, _, text in explain_layers(spec)}
+    assert lines["c"][0] == "H: (64 + 2·1 − 3)/2 + 1 = 63/2 + 1 = 32.5 → ⌊32.5⌋ = 32"
+    # (F·F·C_in + 1)·K = (3·3·3 + 1)·1 = 28, and one filter is "1 filter"
+    assert lines["c"][2] == "params = (F·F·C_in + 1)·K = (3·3·3 + 1)·1 = 28  (1 filter of 3×3×3 weights and a bias)"
+    # dilated: PyTorch's form, with the answer: (32 + 4 − 2·2 − 1)/2 + 1 = 31/2 + 1 = 16.5 → 16
+    assert lines["d"][0] == "H: (32 + 2·2 − 2·(3−1) − 1)/2 + 1 = 31/2 + 1 = 16.5 → ⌊16.5⌋ = 16"
+    # ceil_mode: (16 − 3)/2 + 1 = 7.5 rounds up to 8
+    assert lines["p"][0] == "H: (16 + 2·0 − 3)/2 + 1 = 13/2 + 1 = 7.5 → ⌈7.5⌉ = 8"
+
+
+def test_floor_note_grammar_for_one_layer(tmp_path: Path) -> None:
+    # ResNet's stem floors 112.5, dropping only padding: one layer "floors", not "floor"
+    spec = tmp_path / "s.yaml"
+    spec.write_text("input: [3, 224, 224]\nlayers:\n  - {conv: {out: 8, kernel: 7, stride: 2, padding: 3}}\n")
+    res = run("summarize", str(spec), "--format", "json")
+    assert "1 layer floors" in res.stderr and "1 layer floor " not in res.stderr
+
+
 # ---- conv and pool calculators --------------------------------------------------------------------
 
 

@@ -114,9 +114,11 @@ def show_warnings(report: Report) -> None:
             warn(str(w))
     if notes:
         names = ", ".join(w.layer or "?" for w in notes[:4]) + (", …" if len(notes) > 4 else "")
+        one = len(notes) == 1
         note(
-            f"{len(notes)} layer{'s' if len(notes) > 1 else ''} floor a non-integer output size but "
-            f"drop only padding ({names}); `cnncalc explain` shows the arithmetic, --strict refuses it"
+            f"{len(notes)} {'layer floors' if one else 'layers floor'} a non-integer output size but "
+            f"{'drops' if one else 'drop'} only padding ({names}); `cnncalc explain` shows the arithmetic, "
+            "--strict refuses it"
         )
 
 

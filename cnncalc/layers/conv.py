@@ -158,16 +158,9 @@ class Conv(Rule):
         r = self.infer(a, ins)
         cin, g, cout = x[0], a["groups"], a["out"]
         lines = [
-            f"{AXES[len(k)][i]}: {arith.explain_conv_len(x[1 + i], k[i], s[i], *pads[i], d[i])}"
-            + ("  (floored)" if arith.floor_remainder(x[1 + i], k[i], s[i], *pads[i], d[i]) else "")
+            f"{AXES[len(k)][i]}: {arith.explain_out_len(x[1 + i], k[i], s[i], *pads[i], d[i])}"
             for i in range(len(k))
         ]
-        kdims = "×".join(map(str, k))
-        bias = f" + {cout} (bias)" if a["bias"] else ""
-        lines.append(
-            f"params = {cout} filters × {cin}/{g} channels × {kdims}{bias} = {r.params:,}"
-        )
-        lines.append(
-            f"MACs = {'×'.join(map(str, r.shape))} outputs × {cin}/{g} × {kdims} = {r.macs:,}"
-        )
+        lines.append(f"params = {arith.explain_conv_params(k, cin, g, cout, a['bias'])}")
+        lines.append(f"MACs = {arith.explain_conv_macs(r.shape, k, cin, g)}")
         return lines

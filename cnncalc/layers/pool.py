@@ -97,9 +97,7 @@ class _Pool(Rule):
         k, s, p, d, out = self.geometry(a, x)
         lines = []
         for i in range(len(k)):
-            text = arith.explain_conv_len(x[1 + i], k[i], s[i], p[i], p[i], d[i])
-            if a["ceil_mode"]:
-                text += f", rounded up (ceil_mode) = {out[i]}"
+            text = arith.explain_out_len(x[1 + i], k[i], s[i], p[i], p[i], d[i], a["ceil_mode"], out[i])
             lines.append(f"{AXES[len(k)][i]}: {text}")
         lines.append("no parameters; no MACs (pooling multiplies by no weights)")
         return lines
