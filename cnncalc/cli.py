@@ -125,13 +125,10 @@ def summarize(spec: str, batch: int, input_shape, dtype: str, optimizer: str, fm
 def explain(spec: str, layers: tuple[str, ...], batch: int, input_shape) -> None:
     """The arithmetic behind each layer's shape, parameters and MACs (SPEC.yaml may be -)."""
     from .explain import explain_layers
-    from .render.safe import term_text
+    from .render.explain import explain_chunks
 
     try:
-        for name, kind, lines in explain_layers(spec_source(spec), layers, batch=batch, input_shape=input_shape):
-            click.secho(term_text(f"{name} ({kind})"), bold=True)
-            for line in lines:
-                click.echo(f"  {term_text(line)}")
+        emit(explain_chunks(explain_layers(spec_source(spec), layers, batch=batch, input_shape=input_shape)))
     except SpecError as e:
         fail(str(e))
 
