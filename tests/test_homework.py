@@ -82,6 +82,11 @@ def test_floor_note_grammar_for_one_layer(tmp_path: Path) -> None:
     assert "1 layer floors" in res.stderr and "1 layer floor " not in res.stderr
 
 
+def test_buffers_line_only_for_nets_with_batchnorm() -> None:
+    assert "buffers" not in run("summarize", str(SPECS / "vgg16.yaml")).stdout  # no BatchNorm in VGG-16
+    assert "BatchNorm running statistics" in run("summarize", str(SPECS / "resnet18.yaml")).stdout
+
+
 # ---- conv and pool calculators --------------------------------------------------------------------
 
 

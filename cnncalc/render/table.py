@@ -186,10 +186,12 @@ def summary(report: Report) -> Table:
     if t.frozen_params:
         grid.add_row("  trainable", f"{t.trainable_params:,}", human(t.trainable_params))
         grid.add_row("  frozen", f"{t.frozen_params:,}", human(t.frozen_params))
-    grid.add_row("buffers", f"{t.buffers:,}", "BatchNorm running statistics, not parameters")
+    if t.buffers:  # a net without BatchNorm has none to mention
+        grid.add_row("buffers", f"{t.buffers:,}", "BatchNorm running statistics, not parameters")
     grid.add_row("MACs", f"{t.macs:,}", human(t.macs) + " multiply-accumulates (conv, linear)")
     grid.add_row("FLOPs", f"{t.flops:,}", human(t.flops) + " (2 per MAC + bias, norm, activations, pooling)")
-    grid.add_row("parameter memory", human_bytes(m.param_bytes + m.buffer_bytes), f"{m.dtype}, buffers included")
+    buffers = ", buffers included" if m.buffer_bytes else ""
+    grid.add_row("parameter memory", human_bytes(m.param_bytes + m.buffer_bytes), f"{m.dtype}{buffers}")
     grid.add_row("inference peak", human_bytes(m.inference_peak_bytes), "weights + largest set of live activations")
     grid.add_row(
         "training estimate", human_bytes(m.training_bytes),
