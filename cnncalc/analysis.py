@@ -18,6 +18,7 @@ from .errors import SpecError, SpecWarning, WarningKind
 from .layers import RULES
 from .layers.base import GLOBAL, ShapeError, Window
 from .spec import INPUT, NetSpec, parse_spec
+from .spec.limits import check_shape
 from .spec.loader import gc_paused
 
 DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
@@ -146,7 +147,7 @@ class Report:
             "totals": asdict(self.totals),
             "memory": asdict(self.memory),
             "warnings": [
-                {"message": w.message, "layer": w.layer, "line": w.loc.line, "kind": w.kind.value}
+                {"message": w.message, "layer": w.layer, "line": w.loc.line, "kind": str(w.kind)}
                 for w in self.warnings
             ],
         }
@@ -186,9 +187,18 @@ def analyze(
     if optimizer not in OPTIMIZERS:
         raise SpecError(f"unknown optimizer '{optimizer}'; expected one of {', '.join(OPTIMIZERS)}", spec.input_loc)
     if input_shape is not None:
-        spec = replace(spec, input_shape=tuple(input_shape))
+        spec = replace(spec, input_shape=_checked_shape(input_shape, spec))
     with gc_paused():  # many small acyclic objects: the cyclic collector would only slow this down
         return _Walk(spec, batch, DTYPES[dtype], strict).report(dtype, optimizer)
+
+
+def _checked_shape(shape: Any, spec: NetSpec) -> tuple[int, ...]:
+    """An ``input_shape`` override, held to the bounds of a spec's own input (spec.check_shape)."""
+    values = tuple(shape) if isinstance(shape, (tuple, list)) else shape
+    why = check_shape(values)
+    if why is not None:
+        raise SpecError(f"input_shape: {why}", spec.input_loc)
+    return values
 
 
 def _group(key: str, members: list[LayerStats]) -> LayerStats:

@@ -171,3 +171,9 @@ def test_json_never_holds_nan():
 
     text = json_document({"a": 1.5, "rows": []}, {"rows": [{"eps": float("nan")}, {"x": float("-inf")}]})
     assert json.loads(text) == {"a": 1.5, "rows": [{"eps": "nan"}, {"x": "-inf"}]}
+
+
+@pytest.mark.parametrize("shape", [(3, 2**31), (3, 1e30, 4), (0,), (3, True, 4), (), (3, 4, 4, 4, 4)])
+def test_analyze_holds_an_input_override_to_the_same_bounds(shape):
+    with pytest.raises(cnncalc.SpecError, match="input_shape"):
+        cnncalc.analyze(SPECS / "vgg16.yaml", input_shape=shape)

@@ -11,6 +11,7 @@ import click
 
 from ..errors import SpecError, WarningKind
 from ..render.safe import term_text
+from ..spec.limits import MAX_INT
 
 if TYPE_CHECKING:
     from ..analysis import Report
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
 QUIET_KEY = "cnncalc.quiet"
 # The largest size --input accepts: the same bound a spec's input is held to.
-MAX_INPUT_SIZE = 2**31 - 1
+MAX_INPUT_SIZE = MAX_INT
 
 
 def fail(message: str, status: int = 2) -> NoReturn:
