@@ -346,6 +346,16 @@ def test_check_questions_file(tmp_path: Path) -> None:
     assert res.exit_code == 2 and ":1:8:" in res.stderr
 
 
+def test_check_shows_the_answers_text_safely(tmp_path: Path) -> None:
+    # the answers file is untrusted: an escape sequence in a claimed value is shown, never sent raw
+    questions = write(tmp_path, '- run: conv 7 3\n  expect: {formula: "\\e[2J\\u202e"}\n')
+    res = run("check", questions)
+    assert res.exit_code == 1
+    assert "\x1b" not in res.stdout and "\u202e" not in res.stdout and "\\x1b[2J\\u202e" in res.stdout
+    data = json.loads(run("check", questions, "--format", "json").stdout)
+    assert data["answers"][0]["claimed"] == "\x1b[2J\u202e"
+
+
 # ---- apply -----------------------------------------------------------------------------------------
 
 IMAGE = "[[-5,3,2,-5,3],[4,3,2,1,-3],[1,0,3,3,5],[-2,0,1,4,4],[5,6,7,9,-1]]"

@@ -18,6 +18,7 @@ from ..homework import UsageError
 from ..homework.answers import Mark, Question, mark_all, mark_value, read_answers, read_questions
 from ..homework.chain import analyze_chain
 from ..render import human_bytes
+from ..render.safe import term_text
 from ..spec.loader import read_text
 from . import apply as apply_mod
 from . import calc
@@ -65,7 +66,7 @@ def check(spec: str, answers: str | None, batch: int, dtype: str, fmt: str) -> N
         records = [m.to_dict(key) for m in marks]
         right = sum(m.right for m in marks)
         click.echo(json.dumps({"answers": records, "right": right, "wrong": len(marks) - right},
-                              indent=2, ensure_ascii=False))
+                              indent=2))  # ASCII: json escapes every unsafe character of the answers
     else:
         for line in mark_lines(marks):
             click.echo(line)
@@ -134,14 +135,17 @@ def _params(command: click.Command, argv: Sequence[str], where: Loc) -> dict[str
 
 
 def shown(v: Any, field: str = "") -> str:
-    """A value for people: 156,000; 14×14 for a size or field; bytes with binary units for memory."""
+    """A value for people: 156,000; 14×14 for a size or field; bytes with binary units for memory.
+
+    The answers file is untrusted: its text reaches the terminal through ``term_text`` only.
+    """
     if isinstance(v, str):
-        return v
+        return term_text(v)
     if isinstance(v, int) and not isinstance(v, bool):
         return f"{v:,} bytes ({human_bytes(v)})" if field == "memory" else f"{v:,}"
     if isinstance(v, list) and v and field in ("size", "rf") and all(isinstance(x, int) for x in v):
         return "×".join(map(str, v))
-    return json.dumps(v, ensure_ascii=False)
+    return term_text(json.dumps(v, ensure_ascii=False))
 
 
 def mark_lines(marks: Sequence[Mark]) -> list[str]:
@@ -152,12 +156,12 @@ def mark_lines(marks: Sequence[Mark]) -> list[str]:
         c = m.claim
         if c.target != target:
             target = c.target
-            lines.append(c.target)
+            lines.append(term_text(c.target))
         if m.right:
-            lines.append(f"  ✓ {c.field}  {shown(c.value)}")
+            lines.append(f"  ✓ {term_text(c.field)}  {shown(c.value)}")
             continue
-        lines.append(f"  ✗ {c.field}  {shown(c.value)}: the right value is {shown(m.value, c.field)}")
-        lines += [textwrap.fill(x, 80, initial_indent="      ", subsequent_indent="        ", break_on_hyphens=False)
+        lines.append(f"  ✗ {term_text(c.field)}  {shown(c.value)}: the right value is {shown(m.value, c.field)}")
+        lines += [textwrap.fill(term_text(x), 80, initial_indent="      ", subsequent_indent="        ", break_on_hyphens=False)
                   for x in m.explanation]
     right = sum(m.right for m in marks)
     lines.append(f"{right} of {len(marks)} answer{'s' if len(marks) != 1 else ''} right")
