@@ -195,6 +195,15 @@ def test_solve_pools_keep_padding_within_half_the_window(n: int, f: int, out: in
     assert {(p.stride, p.padding) for p in sol.pairs} == brute(n, f, out, f // 2)
 
 
+def test_solve_searches_the_kernel_size_when_not_given() -> None:
+    # 32 → 28 at stride 1: (32 + 2P − F) = 27, so F = 5 + 2P for P = 0 … F − 1: F = 5, 7, …, 31
+    sol = calc.solve(32, None, 28, stride=1)
+    assert [(p.kernel, p.padding) for p in sol.pairs] == [(5 + 2 * p, p) for p in range(14)]
+    want = {(f, s, p) for f in range(1, 13) for s, p in brute(12, f, 3, f - 1)}
+    sol = calc.solve(12, None, 3)
+    assert {(p.kernel, p.stride, p.padding) for p in sol.pairs} == want and sol.more == 0
+
+
 def test_solve_the_lecture_question() -> None:
     d = run_json("solve", "--n", "64", "--f", "3", "--out", "32")
     assert [(p["stride"], p["padding"], p["exact"]) for p in d["pairs"]] == [(2, 1, False)]

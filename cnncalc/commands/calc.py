@@ -185,7 +185,7 @@ def _solve(p: dict[str, Any]) -> calc.Solution:
 
 @click.command()
 @click.option("--n", "n", type=int, required=True, help="Input size N.")
-@click.option("--f", "f", type=int, required=True, help="Kernel size F.")
+@click.option("--f", "f", type=int, help="Kernel size F (leave it out to search F too, 1 … min(N, 100)).")
 @click.option("--out", "out", type=int, required=True, help="The output size wanted.")
 @click.option("--dilation", "-d", type=int, default=1, show_default=True, help="Dilation D.")
 @click.option("--stride", "-s", type=int, help="Only this stride.")
@@ -198,10 +198,11 @@ def solve(**p: Any) -> None:
 
     Paddings from 0 to F − 1 are searched (more padding only adds windows that see nothing but
     zeros; --max-padding changes it); strides need no bound. Pairs whose size is a fraction that
-    PyTorch floors are marked "floored".
+    PyTorch floors are marked "floored". Without --f, kernel sizes 1 … min(N, 100) are tried too.
 
     \b
     cnncalc solve --n 64 --f 3 --out 32
+    cnncalc solve --n 32 --out 28 --stride 1      which kernel and padding
     """
     sol = guarded(lambda: _solve(p))
     if p["fmt"] == "json":
@@ -214,18 +215,22 @@ def solve(**p: Any) -> None:
 def solve_lines(sol: calc.Solution) -> list[str]:
     bound = "F − 1" if not sol.pool else "⌊F/2⌋, a pool's limit"
     only = f", stride {sol.stride}" if sol.stride else ""
-    pads = f"padding {sol.padding}" if sol.padding is not None else f"padding 0 … {sol.max_padding} ({bound})"
-    lines = [f"N = {sol.n}, F = {sol.kernel}{f', D = {sol.dilation}' if sol.dilation != 1 else ''}: "
+    upto = sol.max_padding if sol.max_padding is not None else bound
+    pads = f"padding {sol.padding}" if sol.padding is not None else f"padding 0 … {upto}" + (
+        f" ({bound})" if sol.max_padding is not None else "")
+    kernel = f"F = {sol.kernel}" if sol.kernel is not None else f"F = 1 … {min(sol.n, calc.MAX_SEARCHED_KERNEL)}"
+    lines = [f"N = {sol.n}, {kernel}{f', D = {sol.dilation}' if sol.dilation != 1 else ''}: "
              f"output {sol.out} with {pads}{only}", *sol.notes]
     if not sol.pairs:
         return [*lines, f"none: no stride and padding in this range give {sol.out}"]
     for pair in sol.pairs:
         more = " (or any larger stride)" if pair.or_larger else ""
         mark = "exact" if pair.exact else "floored"
-        lines += [f"  stride {pair.stride}, padding {pair.padding}: {mark}{more}", f"    {pair.formula}"]
+        f = f"F = {pair.kernel}, " if sol.kernel is None else ""
+        lines += [f"  {f}stride {pair.stride}, padding {pair.padding}: {mark}{more}", f"    {pair.formula}"]
     exact = sum(pair.exact for pair in sol.pairs)
     total = len(sol.pairs) + sol.more
-    lines.append(f"{total} pair{'s' if total != 1 else ''}, {exact or 'none'} without a fraction"
+    lines.append(f"{total} solution{'s' if total != 1 else ''}, {exact or 'none'} without a fraction"
                  + (f" ({sol.more} more not listed)" if sol.more else ""))
     return lines
 

@@ -8,7 +8,6 @@ The numbers come from the layer rules (``RULES['conv'].infer`` and the pools') o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from math import prod
@@ -226,7 +225,7 @@ def _size_answer(
         lost=None if whole or ceil_mode else _lost(n, f, s, pads, d),
         fit_paddings=() if whole or pads[0] != pads[1] else nearest_paddings(n, f, s, pads[0], d, max_padding),
         fit_strides=() if whole else nearest_strides(num, s),
-        rf=rf.kernel[0] if isinstance(rf, Window) else arith.effective_kernel(f, d),
+        rf=int(rf.kernel[0]) if isinstance(rf, Window) else arith.effective_kernel(f, d),
         output_shape=shape,
     )
 
@@ -241,16 +240,17 @@ class Pair:
     exact: bool  # (N + 2P − F)/S is whole: no fraction to floor
     formula: str
     or_larger: bool = False  # output 1: every larger stride gives 1 too
+    kernel: int = 0
 
 
 @dataclass(frozen=True)
 class Solution:
     n: int
-    kernel: int
+    kernel: int | None  # None: the kernel size was searched too
     out: int
     dilation: int
     pool: bool
-    max_padding: int
+    max_padding: int | None  # None: per kernel size (F − 1, or F/2 for a pool)
     stride: int | None
     padding: int | None
     pairs: tuple[Pair, ...]
@@ -260,9 +260,10 @@ class Solution:
     def to_dict(self) -> dict[str, Any]:
         return {
             "input": self.n, "kernel": self.kernel, "out": self.out, "dilation": self.dilation,
-            "layer": "pool" if self.pool else "conv", "padding_range": [0, self.max_padding],
+            "layer": "pool" if self.pool else "conv",
+            "padding_range": None if self.max_padding is None else [0, self.max_padding],
             "pairs": [
-                {"stride": p.stride, "padding": p.padding, "exact": p.exact, "formula": p.formula,
+                {"kernel": p.kernel, "stride": p.stride, "padding": p.padding, "exact": p.exact, "formula": p.formula,
                  **({"or_larger_stride": True} if p.or_larger else {})}
                 for p in self.pairs
             ],
@@ -275,8 +276,11 @@ def _strides_for(num: int, out: int) -> range:
     return range(num // out + 1, num // (out - 1) + 1)
 
 
+MAX_SEARCHED_KERNEL = 100  # solve without --f tries kernel sizes 1 … min(N, this)
+
+
 def solve(
-    n: int, f: int, out: int, dilation: int = 1, stride: int | None = None, padding: int | None = None,
+    n: int, f: int | None, out: int, dilation: int = 1, stride: int | None = None, padding: int | None = None,
     pool: bool = False, max_padding: int | None = None,
 ) -> Solution:
     """Every (stride, padding) with ⌊(N + 2P − D·(F−1) − 1)/S⌋ + 1 = out, padding in [0, max_padding].
@@ -284,27 +288,37 @@ def solve(
     The padding range defaults to 0 … F_eff − 1 for a conv (more padding only adds windows that
     see nothing but zeros) and 0 … ⌊F/2⌋ for a pool (PyTorch's limit). Strides need no bound: for
     out ≥ 2 the strides that work form a finite range; for out = 1 the smallest one is listed and
-    every larger stride works too.
+    every larger stride works too. Without ``f`` the kernel size is searched too, from 1 to
+    min(N, :data:`MAX_SEARCHED_KERNEL`).
     """
     for name, v, lo in (("--n", n, 1), ("--f", f, 1), ("--out", out, 1), ("--dilation", dilation, 1),
                         ("--stride", stride, 1), ("--padding", padding, 0), ("--max-padding", max_padding, 0)):
         _check(name, v, lo)
-    extent = arith.effective_kernel(f, dilation)
-    limit = f // 2 if pool else extent - 1
-    if max_padding is not None:
-        limit = min(max_padding, limit) if pool else max_padding
-    pads = [padding] if padding is not None else list(range(limit + 1))
-    found = list(_pairs(n, f, out, dilation, stride, pads))
+    kernels = [f] if f is not None else list(range(1, min(n, MAX_SEARCHED_KERNEL) + 1))
+    found: list[Pair] = []
     notes = []
-    if pool and padding is not None and padding > f // 2:
-        notes.append(f"a pool's padding is at most ⌊F/2⌋ = {f // 2} (PyTorch refuses more)")
-        found = []
-    return Solution(n, f, out, dilation, pool, limit, stride, padding, tuple(found[:MAX_SOLUTIONS]),
+    for k in kernels:
+        limit = _padding_limit(k, dilation, pool, max_padding)
+        if padding is not None and pool and padding > k // 2:
+            if f is not None:
+                notes.append(f"a pool's padding is at most ⌊F/2⌋ = {k // 2} (PyTorch refuses more)")
+            continue
+        pads = [padding] if padding is not None else list(range(limit + 1))
+        found += _pairs(n, k, out, dilation, stride, pads, MAX_SOLUTIONS + 10_000 - len(found))
+    shown = _padding_limit(f, dilation, pool, max_padding) if f is not None else None
+    return Solution(n, f, out, dilation, pool, shown, stride, padding, tuple(found[:MAX_SOLUTIONS]),
                     max(0, len(found) - MAX_SOLUTIONS), tuple(notes))
 
 
-def _pairs(n: int, f: int, out: int, d: int, stride: int | None, pads: list[int]) -> Iterator[Pair]:
-    count = 0
+def _padding_limit(f: int, d: int, pool: bool, max_padding: int | None) -> int:
+    limit = f // 2 if pool else arith.effective_kernel(f, d) - 1
+    if max_padding is not None:
+        limit = min(max_padding, limit) if pool else max_padding
+    return limit
+
+
+def _pairs(n: int, f: int, out: int, d: int, stride: int | None, pads: list[int], budget: int) -> list[Pair]:
+    found: list[Pair] = []
     for p in pads:
         num = arith.window_numerator(n, f, p, p, d)
         if num < 0:
@@ -316,8 +330,8 @@ def _pairs(n: int, f: int, out: int, d: int, stride: int | None, pads: list[int]
             if stride is not None:
                 strides = [stride] if stride in strides else []
         for s in strides:
-            count += 1
-            if count > MAX_SOLUTIONS + 10_000:  # enough to say "and more"; never loop for ever
-                return
+            if len(found) >= budget:  # enough to say "and more"; never loop for ever
+                return found
             text = arith.explain_out_len(n, f, s, p, p, d)
-            yield Pair(s, p, num % s == 0, text, or_larger=out == 1 and stride is None)
+            found.append(Pair(s, p, num % s == 0, text, or_larger=out == 1 and stride is None, kernel=f))
+    return found
