@@ -253,12 +253,15 @@ def chain(tokens: tuple[str, ...], explain: bool, as_yaml: bool, strict: bool, f
 
     \b
     cnncalc chain 32x32x3 conv5x5/10,p2 maxpool2 conv3x3/20
-    cnncalc chain 32x32x1 conv5/6 tanh avgpool2 conv5/16 tanh avgpool2 fc120 fc84 fc10
+    cnncalc chain 32x32x1 conv5/6 tanh avgpool2 conv5/16 avgpool2 fc120 fc10
     \b
-    INPUT    HxWxC as the lecture writes it (32x32x3; 32x32 is one channel), or C@HxW (1@100: 1-D)
-    convFxF/K[,sS][,pP|,same|,valid][,dD][,gG][,nobias]   K filters of F×F
-    maxpoolF[,sS][,pP]  avgpoolF[,sS][,pP]               stride defaults to F
-    fcK (linear, flattens first)  gap (global average pool)  relu tanh sigmoid bn flatten …
+    INPUT        HxWxC as the lecture writes it (32x32x3; 32x32 is one
+                 channel), or C@HxW (3@32x32; 1@100 is a 1-D signal)
+    convFxF/K    K filters of F×F; options after commas: sS pP same valid
+                 dD gG nobias (conv5x5/10,s2,p2)
+    maxpoolF     pools, stride F unless sS; pP (maxpool3,s2,p1); avgpoolF
+    fcK          fully connected (flattens first); gap: global average pool
+    relu tanh …  any layer type without arguments (bn, flatten, sigmoid …)
     """
     if as_yaml:
         import yaml

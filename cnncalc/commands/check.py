@@ -48,10 +48,12 @@ def check(spec: str, answers: str | None, batch: int, dtype: str, fmt: str) -> N
       conv1: {shape: [6, 28, 28], params: 156}
       pool1: {size: 14}
       total: {params: 60k, tolerance: 5%}
-    Fields: shape, size, params, macs, flops, rf, memory; tolerance per entry or for the file.
+    Fields: shape, size, params, macs, flops, rf, memory; a tolerance per
+    entry or for the whole file.
 
     \b
-    With one file, it is a list of calculator questions, each command marked by its JSON output:
+    With one file: a list of calculator questions, each marked by the JSON
+    output of its command:
       - run: conv 7 3 --stride 3
         expect: {size: 2, exact: 7/3}
     """
