@@ -29,7 +29,7 @@ from cnncalc.cli import cli
 from cnncalc.layers import RULES
 from cnncalc.layers.base import REQUIRED, check_arg
 from cnncalc.torch.export import class_name, to_pytorch_source
-from cnncalc.torch.names import MODULE_ATTRS, literal, python_names
+from cnncalc.torch.names import MODULE_ATTRS, ids_below, literal, python_names
 
 try:
     import torch
@@ -60,8 +60,10 @@ def test_exported_module_runs_and_matches_the_analysis(path: Path, tmp_path: Pat
     assert sum(p.numel() for p in model.parameters()) == report.totals.params
     assert sum(p.numel() for p in model.parameters() if p.requires_grad) == report.totals.trainable_params
     assert sum(b.numel() for b in model.buffers()) == report.totals.buffers
+    ids = ids_below(parse_spec(path))
+    x = torch.randn(report.input_shape) if ids is None else torch.randint(0, ids, report.input_shape)
     with torch.no_grad():
-        y = model(torch.randn(report.input_shape))
+        y = model(x)
     assert tuple(y.shape) == report.layers[-1].output_shape
 
 

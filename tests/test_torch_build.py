@@ -195,3 +195,32 @@ def test_without_torch_commands_say_how_to_install(command: list[str], tmp_path:
     assert r.returncode == 2, r.stderr
     assert "pip install 'cnncalc[torch]'" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+# ---- the rules' torch data both ways: spec → torch module → spec -----------------------------------
+def _round_trip_rows():
+    import test_layers
+
+    for ltype, inp, item, *_ in test_layers.ROWS:
+        rule = RULES[ltype]
+        if isinstance(item, dict) and rule.torch.nn_classes():
+            yield pytest.param(inp, item, id=f"{ltype}-{inp}-{sorted(item[ltype] or {})}")
+
+
+@pytest.mark.parametrize(("inp", "item"), list(_round_trip_rows()))
+def test_to_torch_then_from_torch_gives_the_same_layer(inp, item):
+    """A layer built as torch's module from its rule's to_torch, read back through from_torch from
+    the module's own attributes, is the same layer to the analysis."""
+    from cnncalc import analyze
+
+    ltype = next(iter(item))
+    rule = RULES[ltype]
+    layer = parse_spec({"input": inp, "layers": [item]}).layers[0]
+    name, kwargs = rule.to_torch(layer.args, [tuple(inp)])
+    module = getattr(torch.nn, name)(**kwargs)
+    values = {p.name: getattr(module, p.name) for p in rule.torch.params if hasattr(module, p.name)}
+    back = {ltype: rule.from_torch(values)}
+    before, after = (analyze({"input": inp, "layers": [i]}).layers[-1] for i in (item, back))
+    assert (after.output_shape, after.params, after.buffers, after.macs) == (
+        before.output_shape, before.params, before.buffers, before.macs
+    )

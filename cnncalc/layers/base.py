@@ -433,6 +433,7 @@ class Rule:
         away from torch's default).
         """
         kinds = {a.name: a.kind for a in self.args}
+        defaults = {a.name: a.default for a in self.args}
         out: dict[str, Any] = {}
         for p in self.torch.params:
             if p.name not in values:
@@ -441,8 +442,8 @@ class Rule:
             if p.fixed is not None:
                 if not same_value(value, p.default):
                     raise NotExpressible(f"{p.name}={value!r} ({p.fixed})")
-            elif p.spec_arg is not None:
-                out[p.spec_arg] = from_torch_value(value, kinds[p.spec_arg])
+            elif p.spec_arg is not None and not (value is None and defaults[p.spec_arg] is None):
+                out[p.spec_arg] = from_torch_value(value, kinds[p.spec_arg])  # None: the default, unwritten
         if self.torch.function is not None:
             out.update({k: values[k] for k in self.torch.function.kwargs if k in values})
         return out

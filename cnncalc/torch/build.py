@@ -24,7 +24,7 @@ from ..errors import CnncalcError
 from ..layers import RULES
 from ..layers.base import Rule, Shape, TorchCall, TorchFunction
 from ..spec import INPUT, NetSpec
-from .names import python_names
+from .names import ids_below, python_names
 
 
 class BuildError(CnncalcError):
@@ -179,8 +179,7 @@ def build(
             module.requires_grad_(False)
         modules[keys[layer.name]] = module
     net = Net(spec.name, modules, _plan(spec, keys), keys)
-    if spec.takes_ids:  # ids must index every embedding that reads the input
-        net.ids = min((la.args["num"] for la in spec.layers if la.type == "embedding" and INPUT in la.inputs), default=1)
+    net.ids = ids_below(spec)  # ids must index every embedding that reads the input
     net.to_empty(device=device)
     for m in net.modules():
         reset = getattr(m, "reset_parameters", None)

@@ -24,7 +24,7 @@ from ..analysis import analyze
 from ..layers import RULES
 from ..layers.base import REQUIRED, Rule, TorchCall, TorchFunction
 from ..spec import INPUT, NetSpec, parse_spec
-from .names import literal, python_names, source_text
+from .names import ids_below, literal, python_names, source_text
 
 
 def class_name(spec_name: str) -> str:
@@ -130,6 +130,12 @@ def to_pytorch_source(
     )
 
 
+def _sample(spec: NetSpec, dims: str) -> str:
+    """A sample input for the ``__main__`` block: normal values, or ids where the input is ids."""
+    ids = ids_below(spec)
+    return f"torch.randn(1, {dims})" if ids is None else f"torch.randint(0, {ids}, (1, {dims}))"
+
+
 def _module_text(
     spec: NetSpec,
     cls: str,
@@ -167,7 +173,7 @@ def _module_text(
         "",
         'if __name__ == "__main__":',
         f"    model = {cls}().eval()",
-        f"    print(model(torch.randn(1, {dims})).shape)",
+        f"    print(model({_sample(spec, dims)}).shape)",
         "",
     ]
     return "\n".join(lines)

@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-from ..spec import INPUT
+from ..spec import INPUT, NetSpec
 
 # dir(nn.ModuleDict()) (torch 2.13 and 2.14): a layer key must not shadow any of them.
 _MODULE_ATTRS_TEXT = """
@@ -109,3 +109,11 @@ def literal(value: Any) -> str:
     if not isinstance(value, (bool, int, float, str, tuple, list, type(None))):
         raise TypeError(f"{type(value).__name__} is not a literal")
     return repr(value)
+
+
+def ids_below(spec: NetSpec) -> int | None:
+    """For a spec whose input is integer ids: the bound every id must stay below (the smallest
+    vocabulary of the embeddings that read the input); None for a real-valued input."""
+    if not spec.takes_ids:
+        return None
+    return min((la.args["num"] for la in spec.layers if la.type == "embedding" and INPUT in la.inputs), default=1)
