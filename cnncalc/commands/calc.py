@@ -131,11 +131,11 @@ def size_lines(a: calc.SizeAnswer) -> list[str]:
     channels = a.out_channels is not None or (a.layer != "conv" and a.output_shape[0] > 1)
     shape = "×".join(map(str, a.output_shape if channels else a.output_shape[1:]))
     lines += [f"output size  {shape}", f"  {a.symbolic}:", f"  {a.formula}"]
-    lines += _fraction_lines(a)
     if channels:
         symbol = "K·H_out·W_out" if a.layer == "conv" else "C·H_out·W_out"
         values = "·".join(map(str, a.output_shape))
         lines.append(f"  {symbol} = {values} = {prod(a.output_shape):,} output values")
+    lines += _fraction_lines(a)
     lines.append(f"receptive field  {a.rf}×{a.rf}")
     if a.dilation == 1:
         lines.append(f"  one output unit sees an F×F = {a.rf}×{a.rf} patch of this layer's input")
