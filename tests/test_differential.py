@@ -74,6 +74,7 @@ class Net:
     shapes: dict[str, Shape]
     layers: list[dict[str, Any]] = field(default_factory=list)
     last: str = "input"
+    ids: bool = False  # the input is integer token ids (an embedding reads them)
 
     def add(self, name: str, ltype: str, args: dict[str, Any] | None, shape: Shape, frm: Any = None) -> str:
         item: dict[str, Any] = {ltype: args or None, "name": name}
@@ -91,7 +92,8 @@ class Net:
         return f"s{len(self.layers)}.{ltype}"  # dotted, like real module paths
 
     def spec(self, shape: Shape) -> dict[str, Any]:
-        return {"name": "random", "input": list(shape), "layers": self.layers}
+        spec_input: Any = {"shape": list(shape), "dtype": "int64"} if self.ids else list(shape)
+        return {"name": "random", "input": spec_input, "layers": self.layers}
 
 
 def axes(draw: Any, values: list[int]) -> Any:
@@ -255,6 +257,174 @@ def softmax_dim(draw: Any, x: Shape) -> dict[str, Any]:
     return {"dim": draw(st.integers(-full, full - 1))}
 
 
+# ---- the layer families of modern nets (issue 9) -----------------------------------------------------
+UPSAMPLE_MODES = {1: ["nearest", "linear"], 2: ["nearest", "bilinear", "bicubic"], 3: ["nearest", "trilinear"]}
+
+
+def d_upsample(draw: Any, x: Shape):
+    nd = len(x) - 1
+    if nd < 1:
+        return None
+    mode = draw(st.sampled_from(UPSAMPLE_MODES[nd]))
+    args: dict[str, Any] = {"mode": mode}
+    if mode != "nearest" and draw(st.booleans()):
+        args["align_corners"] = draw(st.booleans())
+    if draw(st.booleans()):
+        size = [draw(st.integers(1, 9)) for _ in range(nd)]
+        args["size"] = axes(draw, size)
+        return args, (x[0], *size)
+    scales = [draw(st.sampled_from([1, 2, 3, 1.5, 0.5])) for _ in range(nd)]
+    size = [int(x[1 + i] * scales[i]) for i in range(nd)]  # floor(N · scale) for these exact scales
+    if min(size) < 1:
+        return None
+    args["scale"] = axes(draw, scales)
+    return args, (x[0], *size)
+
+
+def d_pixelshuffle(draw: Any, x: Shape):
+    fits = [r for r in (2, 3) if len(x) == 3 and x[0] % (r * r) == 0]
+    if not fits:
+        return None
+    r = draw(st.sampled_from(fits))
+    return {"factor": r}, (x[0] // (r * r), x[1] * r, x[2] * r)
+
+
+def d_pixelunshuffle(draw: Any, x: Shape):
+    fits = [r for r in (2, 3) if len(x) == 3 and x[1] % r == 0 and x[2] % r == 0]
+    if not fits:
+        return None
+    r = draw(st.sampled_from(fits))
+    return {"factor": r}, (x[0] * r * r, x[1] // r, x[2] // r)
+
+
+def d_pad(draw: Any, x: Shape):
+    nd = len(x) - 1
+    if nd < 1:
+        return None
+    mode = draw(st.sampled_from(["zeros", "constant", "reflect", "replicate", "circular"]))
+    k = draw(st.integers(1, nd))  # axes padded, the last first (F.pad's order)
+    limit = {"reflect": lambda n: n - 1, "circular": lambda n: n}.get(mode, lambda n: 3)
+    flat, size = [], list(x[1:])
+    for j in range(k):
+        axis = nd - 1 - j
+        lo, hi = (draw(st.integers(0, min(3, limit(x[1 + axis])))) for _ in range(2))
+        flat += [lo, hi]
+        size[axis] += lo + hi
+    args: dict[str, Any] = {"padding": flat, "mode": mode}
+    if mode == "constant":
+        args["value"] = draw(st.sampled_from([0.5, -1.0]))
+    return args, (x[0], *size)
+
+
+def d_locallyconnected(draw: Any, x: Shape):
+    nd = len(x) - 1
+    if nd < 1:
+        return None
+    out = draw(st.integers(1, 3))
+    ks, ss, ps, size = [], [], [], []
+    for i in range(nd):
+        p = draw(st.integers(0, 1))
+        k = draw(st.integers(1, min(3, x[1 + i] + 2 * p)))
+        s = draw(st.integers(1, 2))
+        ks.append(k), ss.append(s), ps.append(p)
+        size.append(conv_len(x[1 + i], k, s, p, p, 1))
+    args = {"out": out, "kernel": axes(draw, ks), "stride": axes(draw, ss), "padding": axes(draw, ps),
+            "bias": draw(st.booleans())}
+    return args, (out, *size)
+
+
+def d_layernorm(draw: Any, x: Shape):
+    args: dict[str, Any] = {"affine": draw(st.booleans()), "eps": draw(st.sampled_from([1e-5, 1e-6]))}
+    if args["affine"]:
+        args["bias"] = draw(st.booleans())
+    if len(x) > 1 and draw(st.booleans()):
+        args["over"] = "channels"
+    else:
+        args["axes"] = draw(st.integers(1, len(x)))
+    return args, x
+
+
+def d_groupnorm(draw: Any, x: Shape):
+    groups = draw(st.sampled_from([g for g in range(1, x[0] + 1) if x[0] % g == 0]))
+    return {"groups": groups, "affine": draw(st.booleans())}, x
+
+
+def d_instancenorm(draw: Any, x: Shape):
+    if len(x) < 2 or prod(x[1:]) == 1:  # torch refuses one position in training, and so does cnncalc
+        return None
+    return {"affine": draw(st.booleans()), "track_running_stats": draw(st.booleans())}, x
+
+
+def d_recurrent(kind: str):
+    def drawer(draw: Any, x: Shape):
+        if len(x) != 2:
+            return None
+        h, dirs = draw(st.integers(1, 5)), draw(st.sampled_from([1, 2]))
+        args: dict[str, Any] = {"hidden": h, "layers": draw(st.integers(1, 2)), "bidirectional": dirs == 2,
+                                "bias": draw(st.booleans())}
+        out = h
+        if kind == "lstm" and h > 1 and draw(st.booleans()):
+            args["proj"] = out = draw(st.integers(1, h - 1))
+        if kind == "rnn":
+            args["nonlinearity"] = draw(st.sampled_from(["tanh", "relu"]))
+        return args, (x[0], out * dirs)
+
+    return drawer
+
+
+def d_embedding(draw: Any, x: Shape):
+    return None  # only as the first layer of a spec whose input is ids: see valid_specs
+
+
+def d_attention(draw: Any, x: Shape):
+    if len(x) != 2:
+        return None
+    heads = draw(st.sampled_from([h for h in range(1, x[1] + 1) if x[1] % h == 0]))
+    return {"heads": heads, "bias": draw(st.booleans())}, x
+
+
+def d_reshape(draw: Any, x: Shape):
+    n = prod(x)
+    a = draw(st.sampled_from([d for d in range(1, n + 1) if n % d == 0]))
+    shape = draw(st.sampled_from([[n], [a, n // a], [a, -1], [-1, n // a], [-1]]))
+    return {"shape": shape}, (n,) if len(shape) == 1 else (a, n // a)
+
+
+def d_permute(draw: Any, x: Shape):
+    order = draw(st.permutations(list(range(1, len(x) + 1))))
+    return {"dims": [0, *order]}, tuple(x[d - 1] for d in order)
+
+
+def d_select(draw: Any, x: Shape):
+    if len(x) < 2:
+        return None
+    dim = draw(st.integers(1, len(x)))
+    index = draw(st.integers(-x[dim - 1], x[dim - 1] - 1))
+    return {"dim": dim if draw(st.booleans()) else dim - len(x) - 1, "index": index}, x[: dim - 1] + x[dim:]
+
+
+def d_classtoken(draw: Any, x: Shape):
+    return None if len(x) != 2 else ({}, (x[0] + 1, x[1]))
+
+
+def d_layerscale(draw: Any, x: Shape):
+    dim = draw(st.integers(1, len(x)))
+    return {"dim": dim if draw(st.booleans()) else dim - len(x) - 1, "init": 0.5}, x
+
+
+def d_rank(rank: int, extra: Callable[[Any, Shape], dict[str, Any]]):
+    """An element-wise layer that torch takes only at one spatial rank (dropout2d, dropout3d)."""
+
+    def drawer(draw: Any, x: Shape):
+        return None if len(x) - 1 != rank else (extra(draw, x), x)
+
+    return drawer
+
+
+def probability(draw: Any, x: Shape) -> dict[str, Any]:
+    return {"p": draw(st.sampled_from([0.0, 0.2, 1.0]))}
+
+
 SINGLE: dict[str, Callable[[Any, Shape], Any]] = {
     "conv": d_conv,
     "convtranspose": d_convtranspose,
@@ -273,9 +443,47 @@ SINGLE: dict[str, Callable[[Any, Shape], Any]] = {
         t: d_elementwise()
         for t in ("relu", "relu6", "sigmoid", "tanh", "gelu", "silu", "hardswish", "hardsigmoid", "identity")
     },
+    "upsample": d_upsample,
+    "pixelshuffle": d_pixelshuffle,
+    "pixelunshuffle": d_pixelunshuffle,
+    "pad": d_pad,
+    "locallyconnected": d_locallyconnected,
+    "layernorm": d_layernorm,
+    "groupnorm": d_groupnorm,
+    "instancenorm": d_instancenorm,
+    "rnn": d_recurrent("rnn"),
+    "lstm": d_recurrent("lstm"),
+    "gru": d_recurrent("gru"),
+    "embedding": d_embedding,
+    "multiheadattention": d_attention,
+    "reshape": d_reshape,
+    "permute": d_permute,
+    "select": d_select,
+    "classtoken": d_classtoken,
+    "posembedding": d_elementwise(),
+    "layerscale": d_layerscale,
+    "dropout2d": d_rank(2, probability),
+    "dropout3d": d_rank(3, probability),
+    "stochasticdepth": d_elementwise(lambda draw, x: {"p": draw(st.sampled_from([0.0, 0.2])),
+                                                      "mode": draw(st.sampled_from(["row", "batch"]))}),
+    "droppath": d_elementwise(probability),
+}
+SEQUENCE = ("rnn", "lstm", "gru", "multiheadattention", "classtoken", "select")  # need [time, features]
+# the input a focus type needs (a random prefix would rarely give it)
+FOCUS_INPUTS: dict[str, Any] = {
+    **{t: st.tuples(st.integers(1, 6), st.integers(1, 12)) for t in SEQUENCE},
+    "pixelshuffle": st.tuples(st.sampled_from([4, 8, 9, 18]), st.integers(1, 5), st.integers(1, 5)),
+    "pixelunshuffle": st.tuples(st.integers(1, 3), st.sampled_from([6, 12]), st.sampled_from([6, 12])),
+    "dropout2d": st.tuples(st.integers(1, 4), st.integers(1, 6), st.integers(1, 6)),
+    "instancenorm": st.tuples(st.integers(1, 4), st.integers(2, 9)),
+    "dropout3d": st.tuples(st.integers(1, 4), st.integers(1, 4), st.integers(1, 4), st.integers(1, 4)),
+    "embedding": st.tuples(st.integers(1, 12)),
 }
 MERGES = ("add", "mul", "concat")
-WINDOWED = ("conv", "convtranspose", "maxpool", "avgpool", "adaptiveavgpool", "adaptivemaxpool")  # need spatial axes
+WINDOWED = (  # need spatial axes
+    "conv", "convtranspose", "maxpool", "avgpool", "adaptiveavgpool", "adaptivemaxpool", "upsample", "pad",
+    "locallyconnected", "instancenorm",
+)
 SHAPE_KEEPING = ("batchnorm", "relu", "identity", "silu")  # a branch with one of these keeps the shape
 
 
@@ -347,12 +555,16 @@ def input_shapes(draw: Any, spatial: bool = False) -> Shape:
 @st.composite
 def valid_specs(draw: Any, focus: str | None = None) -> dict[str, Any]:
     """A valid spec: a few random layers, the ``focus`` type (if given), a few more."""
-    shape = draw(input_shapes(spatial=focus in WINDOWED))
-    net = Net({"input": shape})
+    special = focus in FOCUS_INPUTS
+    shape = draw(FOCUS_INPUTS[focus]) if special else draw(input_shapes(spatial=focus in WINDOWED))
+    net = Net({"input": shape}, ids=focus == "embedding")
     keep_rank = ("conv", "maxpool", "avgpool", "adaptiveavgpool", "batchnorm", "relu", "add", "concat")
-    for t in draw(st.lists(st.sampled_from(keep_rank), max_size=2)):
+    for t in [] if special else draw(st.lists(st.sampled_from(keep_rank), max_size=2)):
         step(draw, net, t)
-    if focus is not None:
+    if focus == "embedding":
+        num, dim = draw(st.integers(1, 20)), draw(st.integers(1, 6))
+        net.add(net.fresh("embedding"), "embedding", {"num": num, "dim": dim}, (*shape, dim))
+    elif focus is not None:
         assert step(draw, net, focus), f"no valid {focus} for {net.shape}"
     for t in draw(st.lists(st.sampled_from(sorted([*SINGLE, *MERGES])), max_size=3)):
         step(draw, net, t)
@@ -366,7 +578,7 @@ def torch_run(spec: dict[str, Any]):
     """Build and run in torch at BATCH: per-layer (shape, params, buffers, flops), or torch's error."""
     parsed = parse_spec(spec)
     net = build(parsed)
-    shapes, flops, _ = measure(net, torch.randn(BATCH, *parsed.input_shape))
+    shapes, flops, _ = measure(net, net.sample_input((BATCH, *parsed.input_shape)))
     counts = {}
     for layer in parsed.layers:
         m = net.layer(layer.name)
@@ -455,6 +667,41 @@ WILD_ARGS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "flatten": lambda draw: {"start_dim": draw(st.integers(-4, 4)), "end_dim": draw(st.integers(-4, 4))},
     "softmax": lambda draw: {"dim": draw(st.integers(-5, 4))},
     "concat": lambda draw: {"dim": draw(st.integers(-4, 3))},
+    "upsample": lambda draw: {
+        **({"scale": draw(st.sampled_from([1, 2, 0.5, 1.5]))} if draw(st.booleans()) else {}),
+        **({"size": wild_axes(draw, 1, 6)} if draw(st.booleans()) else {}),
+        "mode": draw(st.sampled_from(["nearest", "linear", "bilinear", "bicubic", "trilinear"])),
+        **({"align_corners": draw(st.booleans())} if draw(st.booleans()) else {}),
+    },
+    "pixelshuffle": lambda draw: {"factor": draw(st.integers(1, 3))},
+    "pixelunshuffle": lambda draw: {"factor": draw(st.integers(1, 3))},
+    "pad": lambda draw: {
+        "padding": draw(st.one_of(st.integers(0, 3), st.lists(st.integers(0, 3), min_size=1, max_size=6))),
+        "mode": draw(st.sampled_from(["zeros", "reflect", "replicate", "circular"])),
+    },
+    "locallyconnected": lambda draw: {
+        "out": draw(st.integers(1, 3)),
+        "kernel": wild_axes(draw, 1, 5),
+        "stride": wild_axes(draw, 1, 3),
+        "padding": wild_axes(draw, 0, 2),
+    },
+    "layernorm": lambda draw: {"axes": draw(st.integers(1, 4))} if draw(st.booleans()) else {"over": "channels"},
+    "groupnorm": lambda draw: {"groups": draw(st.integers(1, 4))},
+    **{
+        t: (lambda t: lambda draw: {
+            "hidden": draw(st.integers(1, 4)),
+            "layers": draw(st.integers(1, 2)),
+            "bidirectional": draw(st.booleans()),
+            **({"proj": draw(st.integers(0, 4))} if t == "lstm" else {}),
+        })(t)
+        for t in ("rnn", "lstm", "gru")
+    },
+    "multiheadattention": lambda draw: {"heads": draw(st.integers(1, 4))},
+    "reshape": lambda draw: {"shape": draw(st.lists(st.sampled_from([-1, 1, 2, 3, 4, 6, 12]), min_size=1, max_size=3))},
+    "permute": lambda draw: {"dims": draw(st.permutations(list(range(draw(st.integers(1, 4))))))},
+    "select": lambda draw: {"dim": draw(st.integers(-4, 3)), "index": draw(st.integers(-3, 3))},
+    "layerscale": lambda draw: {"dim": draw(st.integers(-4, 3))},
+    "stochasticdepth": lambda draw: {"p": draw(st.sampled_from([0.0, 0.5]))},
 }
 
 
@@ -463,7 +710,8 @@ def wild_specs(draw: Any) -> dict[str, Any]:
     shape = draw(input_shapes())
     names = ["input"]
     layers = []
-    types = sorted((set(SINGLE) | set(MERGES)) & set(RULES))  # the types this file can write well-typed
+    # the types this file can write well-typed (an embedding reads integer ids: a float input is not)
+    types = sorted((set(SINGLE) | set(MERGES)) & set(RULES) - {"embedding"})
     for i in range(draw(st.integers(1, 4))):
         t = draw(st.sampled_from(types))
         args = WILD_ARGS[t](draw) if t in WILD_ARGS else None
@@ -479,6 +727,7 @@ BY_DESIGN = (
     "add needs inputs of one shape",  # torch's + broadcasts; a spec's add is a residual sum
     "batch",  # flatten and concat may not touch the batch axis (torch allows dim 0)
     "values but the input has",  # a per-axis list needs one value per axis (torch pools take 1)
+    "dropout2d needs", "dropout3d needs",  # torch's Dropout2d/3d run on other ranks, with a warning
 )
 
 

@@ -2,7 +2,7 @@
 
 Every output position has its own filters, so the parameters are the conv's times the number of
 output positions, and the bias is per position and channel. Output size and MACs are the conv's.
-torch has no class for it: the builder uses unfold + einsum (see ``to_torch``).
+torch has no class for it: the builder uses unfold + a batched matmul (``torch_module``).
 """
 
 from __future__ import annotations
@@ -96,7 +96,8 @@ class LocallyConnected(Rule):
 
 def torch_module() -> type:
     """The torch module of ``locallyconnected`` (torch is imported only when this is called):
-    F.pad, one ``Tensor.unfold`` per spatial axis, and an einsum with one filter bank per position."""
+    F.pad, one ``Tensor.unfold`` per spatial axis, and a batched matmul with one filter bank per
+    position."""
     import math
 
     import torch
@@ -136,7 +137,9 @@ def torch_module() -> type:
             # (N, C, O1..On, K1..Kn) → (N, positions, C·K)
             patches = x.reshape(n, c, math.prod(self.out_size), math.prod(self.kernel))
             patches = patches.permute(0, 2, 1, 3).reshape(n, patches.shape[2], -1)
-            out = torch.einsum("npk,pok->nop", patches, self.weight).reshape(n, -1, *self.out_size)
+            # one matmul per position: (positions, N, C·K) @ (positions, C·K, out)
+            out = torch.bmm(patches.transpose(0, 1), self.weight.transpose(1, 2))
+            out = out.permute(1, 2, 0).reshape(n, -1, *self.out_size)
             return out if self.bias is None else out + self.bias
 
     return LocallyConnected

@@ -171,6 +171,11 @@ class InstanceNorm(Rule):
     def infer(self, a: Args, ins: Sequence[Shape]) -> Inferred:
         x = ins[0]
         spatial_rank(x, "instancenorm")
+        if prod(x[1:]) == 1:
+            raise ShapeError(
+                f"instancenorm over a single position {list(x)}: each channel's variance is 0 "
+                "(torch refuses it in training)"
+            )
         c = x[0]
         return Inferred(
             shape=x,

@@ -69,7 +69,10 @@ class Pad(Rule):
 
     def to_torch(self, args: Args, ins: Sequence[Shape]) -> TorchCall:
         nd = self.torch_rank(ins)
-        padding = args["padding"] if isinstance(args["padding"], int) else tuple(args["padding"])
+        # every axis written out, as the padding modules want 2·nd values (the last axis first)
+        padding = args["padding"] if isinstance(args["padding"], int) else tuple(
+            p for lo_hi in reversed(sides(args["padding"], nd)) for p in lo_hi
+        )
         kwargs: dict[str, Any] = {"padding": padding}
         if args["mode"] == "constant":
             kwargs["value"] = args["value"]
