@@ -628,6 +628,11 @@ def wild_axes(draw: Any, lo: int, hi: int) -> Any:
     return draw(st.lists(st.integers(lo, hi), min_size=1, max_size=3))
 
 
+def wild_recurrent(draw: Any, lstm: bool) -> dict[str, Any]:
+    args = {"hidden": draw(st.integers(1, 4)), "layers": draw(st.integers(1, 2)), "bidirectional": draw(st.booleans())}
+    return {**args, "proj": draw(st.integers(0, 4))} if lstm else args
+
+
 WILD_ARGS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "conv": lambda draw: {
         "out": draw(st.integers(1, 4)),
@@ -687,15 +692,7 @@ WILD_ARGS: dict[str, Callable[[Any], dict[str, Any]]] = {
     },
     "layernorm": lambda draw: {"axes": draw(st.integers(1, 4))} if draw(st.booleans()) else {"over": "channels"},
     "groupnorm": lambda draw: {"groups": draw(st.integers(1, 4))},
-    **{
-        t: (lambda t: lambda draw: {
-            "hidden": draw(st.integers(1, 4)),
-            "layers": draw(st.integers(1, 2)),
-            "bidirectional": draw(st.booleans()),
-            **({"proj": draw(st.integers(0, 4))} if t == "lstm" else {}),
-        })(t)
-        for t in ("rnn", "lstm", "gru")
-    },
+    **{t: (lambda draw, lstm=t == "lstm": wild_recurrent(draw, lstm)) for t in ("rnn", "lstm", "gru")},
     "multiheadattention": lambda draw: {"heads": draw(st.integers(1, 4))},
     "reshape": lambda draw: {"shape": draw(st.lists(st.sampled_from([-1, 1, 2, 3, 4, 6, 12]), min_size=1, max_size=3))},
     "permute": lambda draw: {"dims": draw(st.permutations(list(range(draw(st.integers(1, 4))))))},
