@@ -50,7 +50,7 @@ class Expander(Reader):
         self.blocks: dict[str, Block] = {}
         self.locs: dict[int, tuple[object, Loc]] = {}  # id(mark) → (mark, its Loc): marks outlive the parse
         self.item_cache: dict[int, tuple[Node, list[tuple[str, Node, Node]], dict[str, Node]]] = {}
-        self.arg_cache: dict[object, tuple[object, tuple[dict[str, Any], dict[str, Loc], tuple[str, ...]]]] = {}
+        self.arg_cache: dict[object, tuple[object, tuple[dict[str, Any], dict[str, Loc], tuple[str, ...]] | None]] = {}
 
     def here(self, node: Node) -> Loc:
         """``loc(node)``, made once per place in the text (a repeat makes many layers at one place)."""
@@ -61,16 +61,19 @@ class Expander(Reader):
         return hit[1]
 
     def args_of(self, rule: Any, tname: str, targs: Node | None, scope: Scope, full: str, tnode: Node) -> tuple[dict[str, Any], dict[str, Loc], tuple[str, ...]]:
-        """A primitive's checked arguments; those written without ``$`` are checked once per place."""
+        """A primitive's checked arguments; those written without ``$`` are checked once per place
+        (a place met a second time, by a repeat or a block call, is looked at for ``$`` then)."""
         key: object = tname if targs is None else id(targs)
         hit = self.arg_cache.get(key)
-        if hit is not None and hit[0] is targs:
+        if hit is not None and hit[0] is targs and hit[1] is not None:
             args, locs, given = hit[1]
             return dict(args), dict(locs), given
         out = layer_args(self, rule.args, tname, targs, scope, full, tnode)
-        if targs is None or not has_dollar(targs):
+        if hit is None or hit[0] is not targs:
+            self.arg_cache[key] = (targs, None)  # seen once
+        elif targs is None or not has_dollar(targs):
             self.arg_cache[key] = (targs, out)
-        return dict(out[0]), dict(out[1]), out[2]
+        return out
 
     def step(self, node: Node) -> None:
         try:
@@ -391,7 +394,8 @@ class Expander(Reader):
         rule = RULES[tname]
         full = scope.prefix + name if name is not None else self.names.fresh(scope, tname)
         self.spend(len(full), tnode)
-        self.names.claim(full, tnode, full)
+        where = self.here(tnode)
+        self.names.claim(full, tnode, full, where)
         try:
             args, arg_locs, given = self.args_of(rule, tname, targs, scope, full, tnode)
         except SpecError as e:
@@ -406,7 +410,7 @@ class Expander(Reader):
             raise self.err(f"the spec expands to more than {MAX_LAYERS:,} layers; expected fewer", tnode, full)
         self.layers.append(
             LayerSpec(
-                full, tname, args, tuple(inputs), self.here(tnode), scope.frozen, arg_locs, given,
+                full, tname, args, tuple(inputs), where, scope.frozen, arg_locs, given,
                 scope.call_lines,
             )
         )

@@ -11,6 +11,7 @@ the whole would not fit.
 from __future__ import annotations
 
 MAX_INPUT_BYTES = 10 * 1024 * 1024  # a spec is a few KB; the zoo's largest is under 100 KB
+MAX_NODES = 600_000  # YAML values written in a spec (speed.py's 100,000-layer chain has 433,350)
 MAX_INT = 2**31 - 1  # any integer size, argument or repeat count (torch's int32 sizes)
 MAX_LAYERS = 100_000  # primitive layers made (torchvision's deepest net has under 1,000; benchmarks/speed.py makes 100,000)
 MAX_STEPS = 250_000  # 2.5x the layer cap: a chain needs 1 step a layer, the zoo at most 4.5

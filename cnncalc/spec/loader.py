@@ -36,6 +36,7 @@ from yaml.events import (
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..errors import Loc, SpecError
+from .limits import MAX_NODES
 from .source import read_text as read_text  # where it was (commands/check.py reads it from here)
 
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -263,7 +264,15 @@ class _Composer:
         if ev.anchor is not None:
             self.anchors[ev.anchor] = node
         self.written += 1
+        if self.written > MAX_NODES:
+            raise self.too_many(ev.start_mark)
         stack.append((node, 1))
+
+    def too_many(self, mark: Any) -> SpecError:
+        return self.err(
+            f"the spec writes more than {MAX_NODES:,} YAML values; expected a smaller spec (use repeat and blocks)",
+            mark,
+        )
 
     def scalar(self, ev: Any) -> ScalarNode:
         key = (ev.value, ev.tag, ev.implicit)
@@ -279,6 +288,8 @@ class _Composer:
         if ev.anchor is not None:
             self.anchors[ev.anchor] = node
         self.written += 1
+        if self.written > MAX_NODES:
+            raise self.too_many(ev.start_mark)
         return node
 
     def convert(self, ev: Any) -> tuple[str, Any]:

@@ -45,7 +45,7 @@ class Names:
                     self.counters[key] = n
                 return cand
 
-    def claim(self, full: str, node: Node | None, layer: str) -> None:
+    def claim(self, full: str, node: Node | None, layer: str, where: Loc | None = None) -> None:
         """Take ``full`` for a layer or alias; refuse 'input', duplicates and over-long names."""
         if full == INPUT:
             raise SpecError("'input' is reserved for the network's input", loc(node, self.file), layer)
@@ -57,7 +57,7 @@ class Names:
         first = self.defined.get(full)
         if first is not None:
             raise SpecError(f"duplicate name '{full}' (first defined at line {first.line})", loc(node, self.file), layer)
-        self.defined[full] = self.where(node) if node is not None else Loc(self.file)
+        self.defined[full] = where or (self.where(node) if node is not None else Loc(self.file))
 
     def alias(self, full: str, target: str, node: Node | None) -> None:
         """``full`` names ``target``'s output (a block call, composite or repeat named by the spec)."""
