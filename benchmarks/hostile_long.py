@@ -183,7 +183,10 @@ def main() -> None:
             "50 MB piped to summarize -": (("sh", "-c", f"head -c {50 << 20} /dev/zero | {' '.join(cli)} summarize -"), None),
         }
         big = cwd / "big.yaml"
-        big.write_bytes(b"input: [3, 8, 8]\nlayers: [relu]\n" + b"# padding\n" * (5 << 20))
+        with big.open("wb") as f:  # in pieces: this process stays small
+            f.write(b"input: [3, 8, 8]\nlayers: [relu]\n")
+            for _ in range(50):
+                f.write(b"# padding\n" * (1 << 17))
         inputs["a 50 MB file"] = ((*cli, "summarize", str(big)), None)
         for label, (command, stdin) in inputs.items():
             if skip(label):
