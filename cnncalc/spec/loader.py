@@ -114,6 +114,21 @@ _NO_VALUE = object()
 _PLAIN = "a spec holds only plain mappings, lists, numbers, booleans, strings and nulls (use blocks for reuse)"
 
 
+class Mark:
+    """Where a node starts (0-based line and column): all that cnncalc keeps of PyYAML's mark, in a
+    tenth of its memory (a spec at the size limit holds hundreds of thousands of them)."""
+
+    __slots__ = ("column", "line")
+
+    def __init__(self, mark: Any):
+        self.line = mark.line
+        self.column = mark.column
+
+
+def _mark(ev: Any) -> Any:  # typed Any: PyYAML's nodes are annotated with its own Mark
+    return Mark(ev.start_mark)
+
+
 def loc(node: Node | None, file: str) -> Loc:
     """The 1-based location of a node (line 0 when the node was not read from text)."""
     mark = getattr(node, "start_mark", None)
@@ -260,7 +275,7 @@ class _Composer:
             raise self.err(f"YAML nested more than {MAX_DEPTH} levels deep; expected a flatter spec", ev.start_mark)
         ncls = SequenceNode if kind is SequenceStartEvent else MappingNode
         tag = self.tag(ev, ev.implicit, ncls, None)
-        node = ncls(tag, [], ev.start_mark, None, flow_style=ev.flow_style)
+        node = ncls(tag, [], _mark(ev), None, flow_style=ev.flow_style)
         if ev.anchor is not None:
             self.anchors[ev.anchor] = node
         self.written += 1
@@ -282,7 +297,7 @@ class _Composer:
             if len(self.seen) < 100_000:
                 self.seen[key] = known
         tag, data = known
-        node = ScalarNode(tag, ev.value, ev.start_mark, None, style=ev.style)
+        node = ScalarNode(tag, ev.value, _mark(ev), None, style=ev.style)
         if data is not _NO_VALUE:
             vars(node)["data"] = data  # the converted value, read back by scalar()
         if ev.anchor is not None:
