@@ -34,8 +34,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "data" / "import_torchvision.json"
-SCOPES = {"": "classification", "segmentation": "segmentation", "video": "video"}
+SCOPES = {"segmentation": "segmentation", "video": "video", "": "classification"}
 OUT_OF_SCOPE = ("detection", "optical_flow", "quantization")
+SMALL = {"classification": (3, 112, 112), "segmentation": (3, 112, 112), "video": (3, 8, 112, 112)}
 
 
 def catalogue() -> list[tuple[str, str]]:
@@ -74,16 +75,29 @@ def refused_reason(e: Any) -> str:
     return "; ".join(parts)
 
 
-def one(name: str) -> dict[str, Any]:
-    """Import one model in this process and compare it with torch."""
-    import cnncalc
-    from cnncalc.torch.importer import ImportCheckError, ModelError, UnsupportedOps, import_model, load_model
+def one(name: str, family: str, small: bool) -> dict[str, Any]:
+    """Import one model in this process and compare it with torch (at a small input first, where
+    the model runs at it; else at cnncalc's default input)."""
+    from cnncalc.torch.importer import ModelError, load_model
 
     t0 = time.perf_counter()
     try:
-        model, _, shape = load_model(f"torchvision:{name}")
+        model, _, default = load_model(f"torchvision:{name}")
     except ModelError as e:
         return {"status": "refused", "reason": str(e), "seconds": round(time.perf_counter() - t0, 1)}
+    shapes = [SMALL[family], default] if small and SMALL.get(family) not in (None, default) else [default]
+    for shape in shapes:
+        row = compare(model, name, shape)
+        if not row.get("reason", "").startswith(f"{name}: the model does not run on an input"):
+            break
+    row["seconds"] = round(time.perf_counter() - t0, 1)
+    return row
+
+
+def compare(model: Any, name: str, shape: tuple[int, ...]) -> dict[str, Any]:
+    import cnncalc
+    from cnncalc.torch.importer import ImportCheckError, ModelError, UnsupportedOps, import_model
+
     row: dict[str, Any] = {"input": list(shape)}
     try:
         imported = import_model(model, shape, name)
@@ -97,12 +111,10 @@ def one(name: str) -> dict[str, Any]:
         totals = cnncalc.analyze(imported.spec).totals
         ours = {"params": totals.params, "buffers": totals.buffers, "macs": totals.macs}
         ref = torch_figures(model, shape)
-        exact = ours == ref
-        row |= {"status": "exact" if exact else "mismatch", "layers": len(imported.spec["layers"]),
+        row |= {"status": "exact" if ours == ref else "mismatch", "layers": len(imported.spec["layers"]),
                 "cnncalc": ours, "torch": ref}
         if imported.warnings:
             row["warnings"] = list(imported.warnings)
-    row["seconds"] = round(time.perf_counter() - t0, 1)
     return row
 
 
@@ -110,17 +122,25 @@ class _Timeout(BaseException):
     pass
 
 
+_ALARMS: list[float] = []  # set when an alarm went off (the importer turns any exception into its own)
+
+
 def _alarm(signum: int, frame: Any) -> None:
+    _ALARMS.append(time.perf_counter())
     raise _Timeout
 
 
-def run_here(name: str, timeout: float) -> dict[str, Any]:
+def run_here(name: str, family: str, timeout: float, small: bool) -> dict[str, Any]:
     """:func:`one` in this process, stopped by SIGALRM after ``timeout`` seconds."""
     t0 = time.perf_counter()
+    _ALARMS.clear()
     signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(max(1, round(timeout)))
     try:
-        return one(name)
+        row = one(name, family, small)
+        if _ALARMS:
+            raise _Timeout
+        return row
     except _Timeout:
         return {"status": "timeout", "reason": f"over {timeout:g} s", "seconds": round(time.perf_counter() - t0, 1)}
     except Exception as e:
@@ -130,10 +150,11 @@ def run_here(name: str, timeout: float) -> dict[str, Any]:
         gc.collect()
 
 
-def run_child(name: str, timeout: float) -> dict[str, Any]:
+def run_child(name: str, family: str, timeout: float, small: bool) -> dict[str, Any]:
     t0 = time.perf_counter()
     try:
-        p = subprocess.run([sys.executable, __file__, "--one", name], capture_output=True, text=True,
+        command = [sys.executable, __file__, "--one", name, "--family", family, *(["--small"] if small else [])]
+        p = subprocess.run(command, capture_output=True, text=True,
                            timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         return {"status": "timeout", "reason": f"over {timeout:g} s", "seconds": round(time.perf_counter() - t0, 1)}
@@ -158,46 +179,110 @@ def summary_line(name: str, row: dict[str, Any]) -> str:
     return f"{name:32s} {status:9s} {row.get('seconds', 0):6.1f}s  {what[:200]}"
 
 
+def write(out: Path, rows: dict[str, dict[str, Any]], timeout: float, complete: bool, small: bool) -> None:
+    """The JSON, rewritten after every model (``complete`` is false until the last one)."""
+    import torch
+    import torchvision
+
+    in_scope = {n: r for n, r in rows.items() if r["status"] != "out of scope"}
+    doc = {
+        "environment": {"torch": torch.__version__, "torchvision": torchvision.__version__,
+                        "python": platform.python_version()},
+        "timeout_seconds": timeout,
+        "small_inputs_first": SMALL if small else None,
+        "complete": complete,
+        "exact": sum(r["status"] == "exact" for r in in_scope.values()), "in_scope": len(in_scope),
+        "models": rows,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+
+
+DOC = ROOT / "docs" / "import.md"
+START, END = "<!-- import-results:start -->", "<!-- import-results:end -->"
+
+
+def render(doc: dict[str, Any]) -> str:
+    """The results section of docs/import.md from the JSON (no number typed in by hand)."""
+    models = doc["models"]
+    in_scope = {n: r for n, r in models.items() if r["status"] != "out of scope"}
+    exact = sorted(n for n, r in in_scope.items() if r["status"] == "exact")
+    env = doc["environment"]
+    lines = [
+        f"Measured by `benchmarks/import_torchvision.py` (torch {env['torch']}, torchvision "
+        f"{env['torchvision']}; figures in `benchmarks/data/import_torchvision.json`): "
+        f"**{doc['exact']} of {doc['in_scope']}** classification, segmentation and video models import "
+        "exactly, in parameters, buffers and MACs.",
+    ]
+    unmeasured = sum(r["status"] == "not measured" for r in in_scope.values())
+    if unmeasured:
+        lines[0] += f" The run was stopped before the last {unmeasured}, which were not measured."
+    if doc.get("small_inputs_first"):
+        lines.append("")
+        lines.append("Each model was traced at a small input first (3×112×112, video 3×8×112×112), and at its "
+                     "default input where it does not run at the small one; the JSON gives each input.")
+    lines += ["", f"Exact: {', '.join(exact)}.", ""]
+    others = sorted((n, r) for n, r in in_scope.items() if r["status"] != "exact")
+    if others:
+        lines += ["Not exact, and why:", "", "| model | status | reason |", "|---|---|---|"]
+        for n, r in others:
+            reason = r.get("reason", "") if r["status"] != "mismatch" else "; ".join(
+                f"{k} {r['cnncalc'][k]:,} vs torch {r['torch'][k]:,}" for k in r["torch"] if r["cnncalc"][k] != r["torch"][k])
+            reason = reason.replace("|", "\\|").replace("\n", " ")
+            lines.append(f"| {n} | {r['status']} | {reason[:300]}{'…' if len(reason) > 300 else ''} |")
+        lines.append("")
+    out = sorted(n for n, r in models.items() if r["status"] == "out of scope")
+    lines.append(f"Out of scope ({len(out)}): the detection, optical-flow and quantized models.")
+    return "\n".join(lines)
+
+
+def write_doc(doc: dict[str, Any]) -> None:
+    text = DOC.read_text(encoding="utf-8")
+    head, _, rest = text.partition(START)
+    _, _, tail = rest.partition(END)
+    DOC.write_text(f"{head}{START}\n{render(doc)}\n{END}{tail}", encoding="utf-8")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", nargs="*", help="these models only (the JSON is then not written)")
     ap.add_argument("--timeout", type=float, default=300, help="seconds per model (default 300)")
     ap.add_argument("--out", type=Path, default=OUT, help="where to write the JSON")
     ap.add_argument("--isolate", action="store_true", help="each model in its own process")
+    ap.add_argument("--small", action="store_true",
+                    help="trace at a small input first (3x112x112; video 3x8x112x112), falling back to the "
+                         "default input where a model does not run at it")
+    ap.add_argument("--render", action="store_true", help="only rewrite docs/import.md's results from the JSON")
     ap.add_argument("--one", help=argparse.SUPPRESS)
+    ap.add_argument("--family", default="classification", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.render:
+        write_doc(json.loads(args.out.read_text(encoding="utf-8")))
+        return 0
     if args.one:
-        print(json.dumps(one(args.one)))
+        print(json.dumps(one(args.one, args.family, args.small)))
         return 0
 
-    import torch
-    import torchvision
-
-    rows: dict[str, dict[str, Any]] = {}
-    for name, family in catalogue():
-        if args.only and name not in args.only:
-            continue
-        if family in OUT_OF_SCOPE or family == "other":
-            rows[name] = {"family": family, "status": "out of scope"}
+    models = [(n, f) for n, f in catalogue() if not args.only or n in args.only]
+    rows: dict[str, dict[str, Any]] = {
+        n: {"family": f, "status": "out of scope" if f in OUT_OF_SCOPE or f == "other" else "not measured"}
+        for n, f in models
+    }
+    for name, family in models:
+        if rows[name]["status"] == "out of scope":
             continue
         run = run_child if args.isolate else run_here
-        rows[name] = {"family": family, **run(name, args.timeout)}
+        rows[name] = {"family": family, **run(name, family, args.timeout, args.small)}
         print(summary_line(name, rows[name]), flush=True)
+        if not args.only:
+            write(args.out, rows, args.timeout, False, args.small)
     in_scope = {n: r for n, r in rows.items() if r["status"] != "out of scope"}
     exact = sum(r["status"] == "exact" for r in in_scope.values())
     print(f"\n{exact} of {len(in_scope)} exact (classification, segmentation and video); "
           f"{len(rows) - len(in_scope)} out of scope (detection, optical flow, quantized)")
     if not args.only:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        doc = {
-            "environment": {"torch": torch.__version__, "torchvision": torchvision.__version__,
-                            "python": platform.python_version()},
-            "timeout_seconds": args.timeout,
-            "exact": exact, "in_scope": len(in_scope),
-            "models": rows,
-        }
-        args.out.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
-        print(f"wrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
+        write(args.out, rows, args.timeout, True, args.small)
+        print(f"wrote {args.out}")
     return 0
 
 

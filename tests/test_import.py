@@ -150,14 +150,32 @@ def test_a_dict_with_one_tensor_is_the_output():
 
 
 def test_integer_ids_go_to_an_embedding_quietly(capfd):
-    """A model whose input feeds an embedding is run on integer ids (zeros), never on floats; no
-    traceback is printed on the way (torch's ShapeProp printed one)."""
+    """A model whose input feeds an embedding is run on integer ids (zeros), never on floats; the
+    spec says its input is ids; no traceback is printed on the way (torch's ShapeProp printed one)."""
     model = nn.Sequential(nn.Embedding(100, 8), nn.Flatten(), nn.Linear(8 * 5, 2))
-    from cnncalc.torch.convert import trace
-
-    gm = trace(model, (5,), "ids")
-    assert [n.meta.get("dtype") for n in gm.graph.nodes][:2] == [torch.int64, torch.float32]
+    spec = import_model(model, (5,)).spec
+    assert spec["input"] == {"shape": [5], "dtype": "int64"}
+    assert [next(iter(layer)) for layer in spec["layers"]] == ["embedding", "flatten", "linear"]
+    totals = cnncalc.analyze(spec).totals
+    assert totals.params == 100 * 8 + (40 * 2 + 2) == sum(p.numel() for p in model.parameters())
     assert capfd.readouterr().err == ""
+
+
+def test_sizes_read_from_shapes_are_constants():
+    """``F.interpolate(x, size=x.shape[-2:])`` (segmentation heads): the size is read at trace time."""
+    f = lambda x: F.interpolate(F.max_pool2d(x, 2), size=x.shape[-2:], mode="bilinear", align_corners=False)  # noqa: E731
+    assert layers_of(Fn(f), (4, 6, 6)) == [
+        {"maxpool": {"kernel": 2}, "name": "max_pool2d"},
+        {"upsample": {"size": 6, "mode": "bilinear", "align_corners": False}, "name": "interpolate"}]
+
+
+def test_a_value_that_depends_on_the_batch_is_never_a_constant():
+    """x.size(0) is 1 at trace time, but a spec is per sample: a call that takes it is refused."""
+    f = lambda x: F.max_pool2d(x, x.size(0) + 1)  # noqa: E731
+    with pytest.raises(UnsupportedOps) as info:
+        import_model(Fn(f), (4, 6, 6))
+    (item,) = info.value.items
+    assert (item.node, item.reason) == ("max_pool2d", "argument 'add' depends on the batch size; a spec is written per sample")
 
 
 def test_a_model_that_fails_prints_nothing_but_the_error(capfd):
@@ -209,7 +227,7 @@ def test_function_maps(f, expected):
 
 
 UNSUPPORTED_CASES = [
-    (lambda x: x.view(x.size(0), -1), {"size", "view"}),
+    (lambda x: x.view(x.size(0), -1), {"view"}),  # size() is read as a value; view takes the batch
     (lambda x: x + 1, {"add"}),
     (lambda x: torch.cat([x, x], 0), {"cat"}),
     (lambda x: torch.flatten(x), {"flatten"}),
@@ -538,7 +556,10 @@ ROUND_TRIP = [
     "mobilenet_v2", "mobilenet_v3_small", "squeezenet1_0", "squeezenet1_1", "mnasnet0_5",
     "regnet_y_400mf", "efficientnet_b0",
 ]
-SMALL_INPUTS = {"r3d_18": (3, 4, 32, 32), "mc3_18": (3, 4, 32, 32), "r2plus1d_18": (3, 4, 32, 32)}
+SMALL_INPUTS = {
+    "r3d_18": (3, 4, 32, 32), "mc3_18": (3, 4, 32, 32), "r2plus1d_18": (3, 4, 32, 32),
+    "lraspp_mobilenet_v3_large": (3, 64, 64), "deeplabv3_mobilenet_v3_large": (3, 64, 64), "fcn_resnet50": (3, 64, 64),
+}
 
 
 def torch_buffers(model: nn.Module) -> int:

@@ -43,7 +43,7 @@ def import_model(model: str, output: str | None, input_shape: tuple[int, ...] | 
     except ModelError as e:
         fail(str(e))
     except UnsupportedOps as e:
-        fail(_unsupported_text(model, e))
+        _fail_listing(_unsupported_text(model, e).splitlines())
     except ImportCheckError as e:
         fail(f"{model}: {e}", status=1)
     for w in imported.warnings:
@@ -87,6 +87,17 @@ def _require_torch(model: str) -> None:
         except Exception as e:  # ImportError, or RuntimeError from a build for another torch
             kind = "" if isinstance(e, ImportError) else f" that works with this torch ({type(e).__name__})"
             fail(f"{model} needs torchvision{kind}: pip install torchvision")
+
+
+def _fail_listing(lines: list[str]) -> None:
+    """An error line, then an indented listing (each line made safe for a terminal), exit 2."""
+    from ..render.safe import term_text
+
+    click.echo(f"error: {term_text(lines[0])}", err=True)
+    for line in lines[1:]:
+        indent = len(line) - len(line.lstrip(" "))
+        click.echo(" " * indent + term_text(line.strip()), err=True)
+    sys.exit(2)
 
 
 def _unsupported_text(model: str, e) -> str:  # e: UnsupportedOps (imported lazily)

@@ -43,32 +43,65 @@ class _Tracer(fx.Tracer):
 
 
 class _Recorder(fx.Interpreter):
-    """Runs the graph and keeps each node's output shape and dtype (what ShapeProp does, quietly)."""
+    """Runs the graph and keeps each node's output shape and dtype (what ShapeProp does, quietly),
+    and the value of each node that computes a plain constant (``x.shape[-2:]``) under ``key``."""
+
+    def __init__(self, gm: fx.GraphModule, key: str = "value"):
+        super().__init__(gm)
+        self.key = key
 
     def run_node(self, n: fx.Node) -> Any:
         result = super().run_node(n)
         if isinstance(result, torch.Tensor):
             n.meta["shape"], n.meta["dtype"] = tuple(result.shape), result.dtype
+        elif _plain(result) and n.op not in ("placeholder", "output"):
+            n.meta[self.key] = tuple(result) if isinstance(result, torch.Size) else result
         return result
 
 
+def _plain(v: Any) -> bool:
+    """An int, float, bool, str or None, or a tuple, list or torch.Size of them."""
+    if isinstance(v, (list, tuple)):
+        return all(_plain(x) for x in v)
+    return v is None or isinstance(v, (int, float, bool, str))
+
+
 def trace(model: nn.Module, input_shape: tuple[int, ...], name: str) -> fx.GraphModule:
-    """Trace ``model`` (in eval mode) and record every node's output shape in ``node.meta['shape']``."""
+    """Trace ``model`` (in eval mode) and record every node's output shape in ``node.meta['shape']``.
+
+    Nodes that compute plain constants from shapes (``x.shape[-2:]``, ``x.size(1)``) keep their value
+    in ``node.meta['value']``, so that a call taking them reads a constant. Where there are any, the
+    model is run a second time at batch 2, and a value that changes with the batch is dropped (it
+    stays a run-time value, which no layer takes): a spec never hard-codes a batch size.
+    """
     model = model.eval()
     try:
         graph = _Tracer().trace(model)
-    except BaseException as e:
+    except BaseException as e:  # the model's own code runs here: SystemExit included
         raise ModelError(f"{name}: torch.fx cannot trace the model: {first_line(e)}") from None
     gm = fx.GraphModule(model, graph, type(model).__name__)
-    x = torch.zeros(1, *input_shape, dtype=torch.long if takes_ids(gm) else torch.float32)
+    dtype = torch.long if takes_ids(gm) else torch.float32
+    gm.meta["input_dtype"] = str(dtype).removeprefix("torch.")
+    _run(gm, name, torch.zeros(1, *input_shape, dtype=dtype), "value")
+    folded = [n for n in gm.graph.nodes if "value" in n.meta]
+    if folded:
+        _run(gm, name, torch.zeros(2, *input_shape, dtype=dtype), "value_at_batch_2")
+        for n in folded:
+            if n.meta.pop("value_at_batch_2", None) != n.meta["value"]:
+                del n.meta["value"]
+                n.meta["batch_dependent"] = True
+        _run(gm, name, torch.zeros(1, *input_shape, dtype=dtype), "value_at_batch_1")  # shapes at batch 1
+    return gm
+
+
+def _run(gm: fx.GraphModule, name: str, x: torch.Tensor, key: str) -> None:
     shape = list(x.shape)
     with torch.no_grad():
         try:
-            guarded(f"{name}: the model on an input of shape {shape}", _Recorder(gm).run, x)
+            guarded(f"{name}: the model on an input of shape {shape}", _Recorder(gm, key).run, x)
         except ModelError as e:
             cause = e.__cause__ or e
             raise ModelError(f"{name}: the model does not run on an input of shape {shape}: {first_line(cause)}") from None
-    return gm
 
 
 def takes_ids(gm: fx.GraphModule) -> bool:
@@ -147,6 +180,8 @@ class Converter:
             self.names[node] = INPUT
         elif node.op == "output":
             self.check_output(node)
+        elif "value" in node.meta or node.meta.get("batch_dependent"):
+            return  # a value computed from shapes: a call that uses it reads it as a constant (or refuses)
         elif node.op == "get_attr":
             raise NoLayer("uses a parameter or buffer directly, outside a supported module")
         else:

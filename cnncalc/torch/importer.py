@@ -90,7 +90,9 @@ def import_model(
     conv.run()
     if conv.unsupported:
         raise UnsupportedOps(name, conv.unsupported, conv.dependents)
-    spec = {"name": name, "input": list(shape), "layers": conv.items}
+    dtype = gm.meta.get("input_dtype", "float32")
+    given: Any = list(shape) if dtype == "float32" else {"shape": list(shape), "dtype": dtype}
+    spec = {"name": name, "input": given, "layers": conv.items}
     check(spec, conv)
     return Imported(spec, tuple(unused_warnings(model, conv)))
 

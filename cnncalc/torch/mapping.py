@@ -138,16 +138,28 @@ def signatures(op: str, target: Any) -> list[inspect.Signature]:
         return list(get_signature_for_torch_op(target) or [])
 
 
+def constant(value: Any) -> Any:
+    """``value`` with each node that computed a constant (``x.shape[-2:]``) replaced by its value."""
+    if isinstance(value, fx.Node):
+        return value.meta.get("value", value) if "value" in value.meta else value
+    if isinstance(value, (list, tuple)):
+        return type(value)(constant(v) for v in value)
+    if isinstance(value, dict):
+        return {k: constant(v) for k, v in value.items()}
+    return value
+
+
 def bind(node: fx.Node) -> dict[str, Any]:
     """The call's arguments by torch's names, defaults applied (the first overload that binds)."""
+    args, kwargs = constant(node.args), constant(node.kwargs)
     for sig in signatures(node.op, node.target):
         try:
-            bound = sig.bind(*node.args, **node.kwargs)
+            bound = sig.bind(*args, **kwargs)
         except TypeError:
             continue
         bound.apply_defaults()
         return dict(bound.arguments)
-    raise NoLayer(f"cannot read the arguments {_shown(node.args)} against torch's signature")
+    raise NoLayer(f"cannot read the arguments {_shown(args)} against torch's signature")
 
 
 def _shown(args: Any) -> str:
@@ -181,8 +193,10 @@ def checked(rule: Rule, values: Mapping[str, Any], inputs: tuple[fx.Node, ...]) 
     """``rule``'s layer from torch's ``values``, its arguments and its shape inference checked."""
     shapes = [node_shape(n) for n in inputs]
     if any(s is None for s in shapes):
-        name = next(n.name for n, s in zip(inputs, shapes, strict=True) if s is None)
-        raise NoLayer(f"argument '{name}' is computed at run time; cnncalc needs constants")
+        node = next(n for n, s in zip(inputs, shapes, strict=True) if s is None)
+        if node.meta.get("batch_dependent"):
+            raise NoLayer(f"argument '{node.name}' depends on the batch size; a spec is written per sample")
+        raise NoLayer(f"argument '{node.name}' is computed at run time; cnncalc needs constants")
     top = sys.maxsize if rule.max_inputs is None else rule.max_inputs
     if not rule.min_inputs <= len(inputs) <= top:
         numbers = ", ".join(f"{k}={v!r}" for k, v in values.items() if isinstance(v, (int, float)))
