@@ -276,3 +276,13 @@ def test_compare_two_runs_through_the_cli(tiny, tmp_path):
     runs = [json.loads(p.read_text()) for p in (a, b)]
     assert median["a"] == runs[0]["results"][1]["latency_ms"]["median"]
     assert median["b"] == runs[1]["results"][0]["latency_ms"]["median"]
+
+
+def test_verify_reports_progress(tiny):
+    from cnncalc.torch import verify
+
+    seen = []
+    v = verify(tiny, 2, progress=lambda what, done, total: seen.append((what, done, total)))
+    assert v.ok
+    assert seen[0] == ("building", 0, 4) and seen[-1] == ("fc", 4, 4)
+    assert [d for _, d, _ in seen] == [0, 1, 2, 3, 4]

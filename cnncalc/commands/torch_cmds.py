@@ -64,8 +64,11 @@ def verify(
     Exit status 0: all agree; 1: a mismatch; 2: invalid spec, too little memory, or no torch.
     """
     bridge = _bridge("verify")
+    from ..render.progress import progress_bar
+
     try:
-        v = bridge.verify(spec, batch, input_shape=input_shape, device=device)
+        with progress_bar() as update:  # on stderr, only on a terminal
+            v = bridge.verify(spec, batch, input_shape=input_shape, device=device, progress=update)
     except CnncalcError as e:
         fail(str(e))
     if v.report.warnings:

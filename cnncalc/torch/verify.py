@@ -9,7 +9,7 @@ multiply and one add). The result is data; the CLI renders it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,9 @@ from .build import BuildError, Net, build
 
 MARGIN = 1.25  # room above the analysis's inference peak (allocator slack, kernel workspaces)
 SLACK = 256 * 2**20  # and a fixed allowance for the runtime itself
+
+
+Progress = Callable[[str, int, int], None]  # (layer just run, layers done, layers in all)
 
 
 class Refused(CnncalcError):
@@ -171,8 +174,9 @@ def _own_numel(tensors: Any) -> int:
 class _Probe:
     """Forward hooks that record each layer's output shape and the flops counted while it ran."""
 
-    def __init__(self, net: Net, counter: FlopCounterMode):
+    def __init__(self, net: Net, counter: FlopCounterMode, progress: Progress | None = None):
         self.counter = counter
+        self.progress, self.total = progress, len(net.names)
         self.shapes: dict[str, tuple[int, ...]] = {}
         self.flops: dict[str, int] = {}
         self.handles = []
@@ -194,6 +198,8 @@ class _Probe:
         def hook(module: nn.Module, args: Any, out: torch.Tensor) -> None:
             self.shapes[name] = tuple(out.shape)
             self.flops[name] = self.counter.get_total_flops() - self.start
+            if self.progress is not None:
+                self.progress(name, len(self.shapes), self.total)
 
         return hook
 
@@ -202,14 +208,16 @@ class _Probe:
             h.remove()
 
 
-def measure(net: Net, x: torch.Tensor) -> tuple[dict[str, tuple[int, ...]], dict[str, int], int]:
+def measure(
+    net: Net, x: torch.Tensor, progress: Progress | None = None
+) -> tuple[dict[str, tuple[int, ...]], dict[str, int], int]:
     """Run ``net`` once (inference, no grad): per-layer output shapes and flops, and total flops.
 
     Raises :class:`BuildError` naming the layer whose forward torch refused.
     """
     net.eval()
     counter = FlopCounterMode(display=False)
-    probe = _Probe(net, counter)
+    probe = _Probe(net, counter, progress)
     # modules whose kernels FlopCounterMode cannot see (LSTM, attention) run their ``counted``
     # forward, the same output through plain matmuls (docs/conventions.md)
     counted = [m for m in net.layers.values() if hasattr(m, "counted")]
@@ -265,6 +273,7 @@ def verify(
     device: str = "cpu",
     available: int | None = None,
     seed: int = 0,
+    progress: Progress | None = None,
 ) -> Verification:
     """Analyse ``spec``, build it in torch, run one forward pass on random input, and compare.
 
@@ -282,10 +291,12 @@ def verify(
     flops: dict[str, int] = {}
     measured, error, net = None, None, None
     try:
+        if progress is not None:
+            progress("building", 0, len(spec.layers))
         net = build(spec, input_shape, dev)
         torch.manual_seed(seed)
         x = net.sample_input(report.input_shape, dev)
-        shapes, flops, total = measure(net, x)
+        shapes, flops, total = measure(net, x, progress)
         measured = Totals(
             _own_numel(net.parameters()),
             _own_numel(p for p in net.parameters() if p.requires_grad),
