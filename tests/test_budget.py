@@ -147,3 +147,43 @@ def test_cli_budget_on_standard_input():
     r = CliRunner().invoke(cli, ["summarize", "-", "--max-params", "61705", "-f", "json"],
                            input=Path(LENET).read_text())
     assert r.exit_code == 1 and "parameters 61,706 > max-params 61,705" in r.stderr
+
+
+def _budgeted(tmp_path, budgets: str) -> str:
+    p = tmp_path / "budgeted.yaml"
+    p.write_text(Path(LENET).read_text().replace("name: lenet5\n", f"name: lenet5\nbudgets: {budgets}\n"))
+    return str(p)
+
+
+def test_spec_carries_budgets(tmp_path):
+    from cnncalc import parse_spec
+
+    path = _budgeted(tmp_path, "{params: 60K, macs: 1M}")
+    assert from_mapping(parse_spec(path).budgets) == Budgets(params=60_000, macs=1_000_000)
+    r = CliRunner().invoke(cli, ["summarize", path, "-f", "json"])
+    assert r.exit_code == 1, r.output
+    assert "over budget: parameters 61,706 > max-params 60,000" in r.stderr
+    assert "within budget: MACs at batch 1 416,520 ≤ max-macs 1,000,000" in r.stderr
+    r = CliRunner().invoke(cli, ["summarize", path, "-f", "json", "--max-params", "62K"])  # the option wins
+    assert r.exit_code == 0, r.output
+    assert "parameters 61,706 ≤ max-params 62,000" in r.stderr
+
+
+def test_spec_budget_memory_figure(tmp_path):
+    training = analyze(LENET, optimizer="adam").memory.training_bytes
+    path = _budgeted(tmp_path, f"{{memory: {training - 1}, memory_figure: training}}")
+    r = CliRunner().invoke(cli, ["summarize", path, "-f", "json"])
+    assert r.exit_code == 1 and "training memory (float32, adam)" in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("budgets", "message"),
+    [("{params: lots}", "cannot read 'lots'"), ("{flops: 1G}", "unknown key 'flops'"), ("[1, 2]", "'budgets'"),
+     ("{memory: 1GiB, memory_figure: peak}", "memory_figure")],
+)
+def test_spec_bad_budget_is_a_located_error(tmp_path, budgets, message):
+    path = _budgeted(tmp_path, budgets)
+    r = CliRunner().invoke(cli, ["summarize", path])
+    assert r.exit_code == 2, r.output
+    assert r.stderr.startswith(f"error: {path}:") and message in r.stderr
+    assert "Traceback" not in r.output

@@ -26,7 +26,7 @@ from .values import Env, Reader, Scope, show
 
 MODIFIERS = ("name", "from", "repeat", "when", "frozen")
 COMPOSITES = ("seq", "residual", "parallel")
-TOP_KEYS = ("name", "input", "layers", "blocks", "description")
+TOP_KEYS = ("name", "input", "layers", "blocks", "description", "budgets")
 
 Who = Callable[[], str]  # the item's name for an error message, computed only when one is raised
 
@@ -101,6 +101,7 @@ class Expander(Reader):
         if not isinstance(name, (str, int)) or isinstance(name, bool):
             raise self.err(f"'name' must be a string, got {show(name)}", name_node)
         shape, dtype = self.input_of(top["input"][1])
+        budgets = self.budgets(top["budgets"][1]) if "budgets" in top else {}
         if "blocks" in top:
             self.read_blocks(top["blocks"][1])
         layers_node = top["layers"][1]
@@ -111,8 +112,23 @@ class Expander(Reader):
         self.items(layers_node, Scope(), INPUT)
         return NetSpec(
             str(name), shape, tuple(self.layers), self.file, loc(top["input"][1], self.file), self.names.aliases,
-            input_dtype=dtype,
+            input_dtype=dtype, budgets=budgets,
         )
+
+    def budgets(self, node: Node) -> dict[str, Any]:
+        """The top-level ``budgets:`` mapping ({params: 30M, macs: 5G, memory: 2GiB, memory_figure:
+        inference|training}), each entry checked where it is written, as ``cnncalc.budget`` reads it."""
+        from ..budget import BudgetError, from_mapping
+
+        out: dict[str, Any] = {}
+        for key, kn, vn in self.mapping(node, "'budgets'"):
+            value = self.value(vn, Scope())
+            try:
+                from_mapping({key: value})
+            except BudgetError as e:
+                raise self.err(str(e), kn if "unknown key" in str(e) else vn) from None
+            out[key] = value
+        return out
 
     def input_of(self, node: Node) -> tuple[tuple[int, ...], str]:
         """``input: [3, 224, 224]``, or ``input: {shape: [50], dtype: int64}`` (token ids)."""

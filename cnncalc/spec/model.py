@@ -44,6 +44,7 @@ class NetSpec:
     input_loc: Loc = field(default_factory=Loc)
     aliases: Mapping[str, str] = field(default_factory=dict)
     input_dtype: str = "float32"  # "int64" / "int32": the input is integer ids (an embedding reads them)
+    budgets: Mapping[str, Any] = field(default_factory=dict)  # top-level `budgets:` (cnncalc.budget)
 
     @property
     def takes_ids(self) -> bool:

@@ -201,6 +201,19 @@ def json_schema() -> dict[str, Any]:
                 "propertyNames": {"not": {"enum": [*types, *MODIFIER_DOCS]}},
                 "additionalProperties": {"$ref": "#/$defs/block"},
             },
+            "budgets": {
+                "description": "CI budgets checked by `cnncalc summarize` (docs/ci.md): counts with K/M/G/T "
+                "(powers of 1000), memory in bytes with KB/MB/GB/TB or KiB/MiB/GiB/TiB",
+                "type": "object",
+                "properties": {
+                    "params": {"type": ["string", "integer"], "description": "total parameters, e.g. 30M"},
+                    "macs": {"type": ["string", "integer"], "description": "total MACs at --batch, e.g. 5G"},
+                    "memory": {"type": ["string", "integer"], "description": "memory, e.g. 2GiB"},
+                    "memory_figure": {"enum": ["inference", "training"],
+                                      "description": "which estimate 'memory' limits (default inference)"},
+                },
+                "additionalProperties": False,
+            },
             "layers": {"$ref": "#/$defs/layers", "minItems": 1},
         },
         "additionalProperties": False,
