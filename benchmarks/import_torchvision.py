@@ -198,6 +198,22 @@ def write(out: Path, rows: dict[str, dict[str, Any]], timeout: float, complete: 
     out.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
 
 
+def merge(paths: list[Path], out: Path) -> None:
+    """Several runs' JSON → one: for each model, a measured row over 'not measured'."""
+    docs = [json.loads(p.read_text(encoding="utf-8")) for p in paths]
+    doc = docs[0]
+    for other in docs[1:]:
+        for name, row in other["models"].items():
+            if doc["models"].get(name, {}).get("status", "not measured") == "not measured":
+                doc["models"][name] = row
+    in_scope = [r for r in doc["models"].values() if r["status"] != "out of scope"]
+    doc["exact"] = sum(r["status"] == "exact" for r in in_scope)
+    doc["in_scope"] = len(in_scope)
+    doc["complete"] = all(r["status"] != "not measured" for r in in_scope)
+    doc["runs"] = len(paths)
+    out.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+
+
 DOC = ROOT / "docs" / "import.md"
 START, END = "<!-- import-results:start -->", "<!-- import-results:end -->"
 
@@ -252,10 +268,16 @@ def main() -> int:
     ap.add_argument("--small", action="store_true",
                     help="trace at a small input first (3x112x112; video 3x8x112x112), falling back to the "
                          "default input where a model does not run at it")
+    ap.add_argument("--reverse", action="store_true", help="the models in reverse order (for a second run in parallel)")
+    ap.add_argument("--merge", nargs="+", type=Path, metavar="JSON",
+                    help="merge runs (each model's measured row wins over 'not measured') into --out")
     ap.add_argument("--render", action="store_true", help="only rewrite docs/import.md's results from the JSON")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("--family", default="classification", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.merge:
+        merge(args.merge, args.out)
+        return 0
     if args.render:
         write_doc(json.loads(args.out.read_text(encoding="utf-8")))
         return 0
@@ -268,7 +290,7 @@ def main() -> int:
         n: {"family": f, "status": "out of scope" if f in OUT_OF_SCOPE or f == "other" else "not measured"}
         for n, f in models
     }
-    for name, family in models:
+    for name, family in reversed(models) if args.reverse else models:
         if rows[name]["status"] == "out of scope":
             continue
         run = run_child if args.isolate else run_here

@@ -592,13 +592,18 @@ def test_a_conv_subclass_maps_by_its_class():
 
 
 @pytest.mark.torchvision
-def test_stochastic_depth_is_the_identity_at_inference():
+def test_stochastic_depth_imports_as_the_stochasticdepth_layer():
+    """torchvision's StochasticDepth (EfficientNet, ConvNeXt) calls torchvision.ops.stochastic_depth,
+    which the stochasticdepth rule names: the identity at inference, no parameters, no MACs."""
     tv = require_torchvision()
     model = Fn(lambda x, conv, sd: x + sd(conv(x)), nn.Conv2d(4, 4, 3, padding=1), tv.ops.StochasticDepth(0.2, "row"))
-    assert layers_of(model, (4, 6, 6)) == [
+    spec = import_model(model, (4, 6, 6)).spec
+    assert spec["layers"] == [
         {"conv": {"out": 4, "kernel": 3, "padding": 1}, "name": "mods.0"},
-        {"add": None, "name": "add", "from": ["input", "mods.0"]},
+        {"stochasticdepth": {"p": 0.2}, "name": "mods.1.stochastic_depth"},
+        {"add": None, "name": "add", "from": ["input", "mods.1.stochastic_depth"]},
     ]
+    assert (cnncalc.analyze(spec).totals.params, cnncalc.analyze(spec).totals.macs) == torch_counts(model, (4, 6, 6))
 
 
 SEGMENTATION = ["fcn_resnet50", "fcn_resnet101", "deeplabv3_resnet50", "deeplabv3_resnet101",
