@@ -61,10 +61,10 @@ class Pad(Rule):
         Arg("value", "number", 0, "the fill value of mode constant"),
     )
     torch = Torch(
-        "ZeroPad{nd}d",
-        (TorchParam("padding"), TorchParam("value", 0.0)),
+        "ConstantPad{nd}d",
+        (TorchParam("padding"), TorchParam("value")),
         ("torch.nn.functional.pad",),
-        aliases=tuple(c.format(nd=nd) for c in list(CLASSES.values())[1:] for nd in (1, 2, 3)),
+        aliases=tuple(c.format(nd=nd) for m, c in CLASSES.items() if m != "constant" for nd in (1, 2, 3)),
     )
 
     def to_torch(self, args: Args, ins: Sequence[Shape]) -> TorchCall:
@@ -76,7 +76,7 @@ class Pad(Rule):
         kwargs: dict[str, Any] = {"padding": padding}
         if args["mode"] == "constant":
             kwargs["value"] = args["value"]
-        return CLASSES[args["mode"]].format(nd=nd), kwargs
+        return CLASSES[args["mode"]].format(nd=nd), kwargs  # the class of each mode takes only these
 
     def from_torch(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """F.pad(input, pad, mode, value), or a padding module's ``padding`` (and ``value``)."""
