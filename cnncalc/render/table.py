@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from rich import box
 from rich.cells import cell_len
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -179,8 +180,8 @@ def plain_table(c: Cells) -> str:
 def summary(report: Report) -> Table:
     t, m = report.totals, report.memory
     grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold")
-    grid.add_column(justify="right")
+    grid.add_column(style="bold", no_wrap=True)  # labels and numbers are never cut or folded
+    grid.add_column(justify="right", no_wrap=True)
     grid.add_column(style="dim")
     grid.add_row("parameters", f"{t.params:,}", human(t.params))
     if t.frozen_params:
@@ -188,7 +189,8 @@ def summary(report: Report) -> Table:
         grid.add_row("  frozen", f"{t.frozen_params:,}", human(t.frozen_params))
     if t.buffers:  # a net without BatchNorm has none to mention
         grid.add_row("buffers", f"{t.buffers:,}", "BatchNorm running statistics, not parameters")
-    grid.add_row("MACs", f"{t.macs:,}", human(t.macs) + " multiply-accumulates (conv, linear)")
+    weighted = ", ".join(dict.fromkeys(s.type for s in report.layers if s.macs))  # the types that have MACs
+    grid.add_row("MACs", f"{t.macs:,}", human(t.macs) + f" multiply-accumulates ({weighted or 'none'})")
     grid.add_row("FLOPs", f"{t.flops:,}", human(t.flops) + " (2 per MAC + bias, norm, activations, pooling)")
     buffers = ", buffers included" if m.buffer_bytes else ""
     grid.add_row("parameter memory", human_bytes(m.param_bytes + m.buffer_bytes), f"{m.dtype}{buffers}")
@@ -233,6 +235,9 @@ def render(report: Report, console: Console | None = None, depth: int | None = N
     keys, name_width = fit(c, None if explicit else width)
     shown = _select(c, keys)
     need = table_width([name_width or shown.width(0), *(shown.width(i) for i in range(1, len(keys)))])
+    totals = summary(report)
+    if width is None:  # piped, no COLUMNS: wide enough for the totals' lines too, which are never cut
+        need = max(need, Measurement.get(console, console.options.update(max_width=1000), totals).maximum)
     out = console if width is not None and need <= width else Console(
         width=max(need, width or 0), file=console.file, highlight=False, force_terminal=console.is_terminal,
         color_system=console.color_system, no_color=console.no_color)  # type: ignore[arg-type]
@@ -248,4 +253,4 @@ def render(report: Report, console: Console | None = None, depth: int | None = N
     hidden = [k for k in c.keys if k not in keys]
     if hidden and width is not None:
         out.print(hidden_note(hidden, width), style="dim", markup=False)
-    out.print(summary(report))
+    out.print(totals)
