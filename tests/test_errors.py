@@ -48,7 +48,12 @@ CASES = [
     # YAML syntax
     Case("bad-indent", H + "  - relu\n - relu\n", 4, "expected key"),
     Case("unclosed-bracket", "input: [3, 32, 32\nlayers: [relu]\n", 2, "expected ',' or ']'"),
-    Case("tab-indent", H + "\t- relu\n", 3, "cannot start any token", at="\t"),
+    Case("tab-indent", H + "\t- relu\n", 3, "a tab: YAML indents with spaces only", at="\t"),
+    # a beginner's mistakes, each with the hint that mends it
+    Case("args-not-indented", H + "  - conv:\n    out: 16\n    kernel: 3\n", 4, "indent them under 'conv:'", at="out"),
+    Case("synonym-bn", H + "  - {bn: null}\n", 3, "did you mean 'batchnorm'", at="bn"),
+    Case("synonym-fc", H + "  - fc\n", 3, "did you mean 'linear'", at="fc"),
+    Case("layers-not-seq", H + "  - {layers: [relu], repeat: 3}\n", 3, "write {seq: [...], repeat: N}", at="layers"),
     Case("control-character", H + "  - re\x07lu\n", 3, "#x0007 is not allowed", at="\x07"),
     Case("nul-character", "input: [3, 8, 8]\nlayers: [relu]\x00\n", 2, "#x0000 is not allowed", at="\x00"),
     Case("two-documents", "input: [3, 8, 8]\n---\nlayers: [relu]\n", 2, "one YAML document"),

@@ -26,6 +26,15 @@ from .values import Env, Reader, Scope, show
 
 MODIFIERS = ("name", "from", "repeat", "when", "frozen")
 COMPOSITES = ("seq", "residual", "parallel")
+# other tools' names for cnncalc's types, for the did-you-mean of an unknown type
+SYNONYMS = {
+    "bn": "batchnorm", "batchnorm2d": "batchnorm", "batch_norm": "batchnorm", "fc": "linear", "dense": "linear",
+    "conv2d": "conv", "conv1d": "conv", "conv3d": "conv", "convolution": "conv", "pool": "maxpool",
+    "maxpool2d": "maxpool", "avgpool2d": "avgpool", "gap": "adaptiveavgpool", "globalavgpool": "adaptiveavgpool",
+    "deconv": "convtranspose", "conv2dtranspose": "convtranspose", "transposedconv": "convtranspose",
+    "ln": "layernorm", "gn": "groupnorm", "attention": "multiheadattention", "mha": "multiheadattention",
+    "interpolate": "upsample", "swish": "silu", "lrelu": "leakyrelu", "cat": "concat", "sum": "add",
+}
 TOP_KEYS = ("name", "input", "layers", "blocks", "description", "budgets")
 
 Who = Callable[[], str]  # the item's name for an error message, computed only when one is raised
@@ -239,6 +248,14 @@ class Expander(Reader):
             known = [t[0] for t in types if self.is_type(t[0])]
             if len(known) <= 1:
                 bad = next(t for t in types if not self.is_type(t[0]))
+                stray = [t[0] for t in types if not self.is_type(t[0])]
+                rule = RULES.get(known[0]) if known else None
+                if rule is not None and all(k in {a.name for a in rule.args} for k in stray):
+                    raise self.err(  # `- conv:` with its arguments not indented under it
+                        f"{', '.join(repr(k) for k in stray)} {'is an argument' if len(stray) == 1 else 'are arguments'} "
+                        f"of {known[0]}: indent {'it' if len(stray) == 1 else 'them'} under '{known[0]}:' "
+                        f"(or write {{{known[0]}: {{{', '.join(f'{k}: …' for k in stray)}}}}})", bad[1], who,
+                    )
                 extra = f"; a layer's keys are one type plus {', '.join(MODIFIERS)}"
                 raise self.unknown_type(bad[0], bad[1], who, extra)
             raise self.err(f"one layer has two type keys ({names}); expected one: give each its own list item", node, who)
@@ -257,9 +274,10 @@ class Expander(Reader):
     def unknown_type(self, t: str, node: Node, who: str, extra: str = "") -> SpecError:
         known = sorted(RULES) + sorted(self.blocks) + list(COMPOSITES)
         shown = t if len(t) <= 60 else t[:60] + "…"
-        return self.err(
-            f"unknown layer type '{shown}'{closest(t, known)}{extra}; known types: {', '.join(known)}", node, who
-        )
+        hint = f" (did you mean '{SYNONYMS[t.lower()]}'?)" if t.lower() in SYNONYMS else closest(t, known)
+        if t == "layers":
+            hint, extra = "", "; to repeat or name a group of layers write {seq: [...], repeat: N}"
+        return self.err(f"unknown layer type '{shown}'{hint}{extra}; known types: {', '.join(known)}", node, who)
 
     def label(self, tname: str, mods: Mapping[str, Node], scope: Scope) -> str:
         """The name an item has (or will get), for error messages; nothing is claimed."""

@@ -168,7 +168,7 @@ def compose(text: str, file: str) -> Node:
     try:
         return _Composer(file).run(loader)
     except yaml.MarkedYAMLError as e:
-        raise syntax_error(e, file) from None
+        raise syntax_error(e, file, text) from None
     except yaml.reader.ReaderError as e:
         line = text.count("\n", 0, e.position) + 1
         col = e.position - (text.rfind("\n", 0, e.position) + 1) + 1
@@ -182,7 +182,7 @@ def compose(text: str, file: str) -> Node:
         loader.dispose()
 
 
-def syntax_error(e: yaml.MarkedYAMLError, file: str) -> SpecError:
+def syntax_error(e: yaml.MarkedYAMLError, file: str, text: str = "") -> SpecError:
     """Where the parser noticed the problem, and where the construct it was reading began."""
     mark = e.problem_mark or e.context_mark
     what = e.problem or e.context or "invalid YAML"
@@ -194,6 +194,9 @@ def syntax_error(e: yaml.MarkedYAMLError, file: str) -> SpecError:
         m = re.fullmatch(r"while (?:parsing|scanning) an? (.*)", e.context)
         construct = f"the {m.group(1)}" if m else e.context
         began = f" (in {construct} that began at line {c.line + 1}, column {c.column + 1})"
+    lines = text.splitlines()
+    if mark.line < len(lines) and lines[mark.line][mark.column : mark.column + 1] == "\t":
+        what += " (a tab: YAML indents with spaces only)"
     return SpecError(f"YAML syntax error: {what}{began}", Loc(file, mark.line + 1, mark.column + 1))
 
 
