@@ -122,6 +122,7 @@ def apply_cmd(**p: Any) -> None:
     stdin = sys.stdin.read(matrix.MAX_TEXT + 1) if "-" in (p["input"], p["kernel"]) else None
     a, name = guarded(lambda: applied(p, stdin))
     at = guarded(lambda: _ints(p["at"], "--at"))
+    cell_text = guarded(lambda: matrix.cell(a, at)) if at is not None else ""  # a bad --at fails before any output
     if p["fmt"] == "json":
         click.echo(json.dumps(guarded(lambda: apply_data(p, stdin)), ensure_ascii=False))
         return
@@ -144,5 +145,5 @@ def apply_cmd(**p: Any) -> None:
         click.echo(f"note: {note}")
     if at is not None:
         cell = ", ".join(map(str, at))
-        text = f"cell ({cell}) = {guarded(lambda: matrix.cell(a, at))}"
+        text = f"cell ({cell}) = {cell_text}"
         click.echo(textwrap.fill(text, 80, subsequent_indent="    ", break_long_words=False, break_on_hyphens=False))
