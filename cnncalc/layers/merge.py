@@ -37,7 +37,7 @@ class Add(Rule):
         return Inferred(shape=ins[0], flops=(len(ins) - 1) * prod(ins[0]), rf=MERGE)
 
     def explain(self, a: Args, ins: Sequence[Shape]) -> list[str]:
-        return [f"{len(ins)} inputs of shape {list(ins[0])}: {len(ins) - 1} addition(s) per element; no MACs"]
+        return [f"{len(ins)} inputs of shape {list(ins[0])}: {len(ins) - 1} addition{'s' if len(ins) > 2 else ''} per element; no MACs"]
 
 
 def broadcast(ins: Sequence[Shape]) -> Shape:

@@ -98,7 +98,8 @@ class LayerNorm(Rule):
     def explain(self, a: Args, ins: Sequence[Shape]) -> list[str]:
         x = ins[0]
         norm = self.normalized(a, x)
-        where = "channels at each position" if a["over"] == "channels" else f"the last {a['axes']} axes {list(norm)}"
+        last = "the last axis" if a["axes"] == 1 else f"the last {a['axes']} axes"
+        where = "channels at each position" if a["over"] == "channels" else f"{last} {list(norm)}"
         n = prod(norm)
         params = (
             f"params = {n} (γ){f' + {n} (β)' if a['bias'] else ''} = {self.params(a, x):,}"

@@ -119,7 +119,7 @@ def gate_lines(changes: Sequence[Any], limit: float) -> list[str]:
         lines.append(f"  {c.config:<{width}}  {c.before_ms:10.3f} ms → {c.now_ms:10.3f} ms  {100 * c.change:+7.1f}%  {verdict}")
     bad = [c for c in changes if c.regressed]
     if bad:
-        lines.append(f"{len(bad)} of {len(changes)} configuration(s) slower than the baseline by more than {100 * limit:g}%")
+        lines.append(f"{len(bad)} of {len(changes)} configuration{'s' if len(changes) != 1 else ''} slower than the baseline by more than {100 * limit:g}%")
     else:
         lines.append(f"no configuration is slower than the baseline by more than {100 * limit:g}%")
     return lines

@@ -73,7 +73,7 @@ def _section(console: Any, s: Section, show_all: bool, a: str, b: str) -> None:
     console.print(table)
     same = len(s.layers) - len([d for d in s.layers if d.status != "same"])
     if not show_all and same:
-        console.print(f"{same} layer(s) the same, not shown (--all shows them)", style="dim")
+        console.print(f"{same} layer{'s' if same != 1 else ''} the same, not shown (--all shows them)", style="dim")
 
 
 def render(c: Comparison, show_all: bool = False) -> None:
