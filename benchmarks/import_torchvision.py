@@ -263,7 +263,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", nargs="*", help="these models only (the JSON is then not written)")
     ap.add_argument("--timeout", type=float, default=300, help="seconds per model (default 300)")
-    ap.add_argument("--out", type=Path, default=OUT, help="where to write the JSON")
+    ap.add_argument("--out", type=Path, default=None, help="where to write the JSON (default: "
+                    "benchmarks/data/import_torchvision.json; with --only, only when given)")
     ap.add_argument("--isolate", action="store_true", help="each model in its own process")
     ap.add_argument("--small", action="store_true",
                     help="trace at a small input first (3x112x112; video 3x8x112x112), falling back to the "
@@ -275,6 +276,8 @@ def main() -> int:
     ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("--family", default="classification", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    write_json = args.out is not None or not args.only
+    args.out = args.out or OUT
     if args.merge:
         merge(args.merge, args.out)
         return 0
@@ -296,13 +299,13 @@ def main() -> int:
         run = run_child if args.isolate else run_here
         rows[name] = {"family": family, **run(name, family, args.timeout, args.small)}
         print(summary_line(name, rows[name]), flush=True)
-        if not args.only:
+        if write_json:
             write(args.out, rows, args.timeout, False, args.small)
     in_scope = {n: r for n, r in rows.items() if r["status"] != "out of scope"}
     exact = sum(r["status"] == "exact" for r in in_scope.values())
     print(f"\n{exact} of {len(in_scope)} exact (classification, segmentation and video); "
           f"{len(rows) - len(in_scope)} out of scope (detection, optical flow, quantized)")
-    if not args.only:
+    if write_json:
         write(args.out, rows, args.timeout, True, args.small)
         print(f"wrote {args.out}")
     return 0

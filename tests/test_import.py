@@ -206,6 +206,8 @@ FUNCTION_CASES = [
     (lambda x: x.mean([2, 3]), [{"adaptiveavgpool": {"out": 1}, "name": "mean.adaptiveavgpool"},
                                 {"flatten": None, "name": "mean"}]),
     (lambda x: x.mean((-1, -2), keepdim=True), [{"adaptiveavgpool": {"out": 1}, "name": "mean"}]),
+    (lambda x: torch.mean(x, dim=(2, 3)), [{"adaptiveavgpool": {"out": 1}, "name": "mean.adaptiveavgpool"},
+                                           {"flatten": None, "name": "mean"}]),  # S3D's head
     (lambda x: x.flatten(1), [{"flatten": None, "name": "flatten"}]),
     (lambda x: torch.flatten(x, 2), [{"flatten": {"start_dim": 2}, "name": "flatten"}]),
     (_residual, [{"relu": None, "name": "relu"}, {"add": None, "name": "add", "from": ["input", "relu"]}]),

@@ -50,6 +50,12 @@ class _Recorder(fx.Interpreter):
         super().__init__(gm)
         self.key = key
 
+    def fetch_args_kwargs_from_env(self, n: fx.Node) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """As fx's, with fx's immutable lists made plain: the model's own code may change them
+        (torchvision's Swin3d pads a window-size list in place)."""
+        args, kwargs = super().fetch_args_kwargs_from_env(n)
+        return _mutable(args), _mutable(kwargs)
+
     def run_node(self, n: fx.Node) -> Any:
         result = super().run_node(n)
         if isinstance(result, torch.Tensor):
@@ -57,6 +63,16 @@ class _Recorder(fx.Interpreter):
         elif _plain(result) and n.op not in ("placeholder", "output"):
             n.meta[self.key] = tuple(result) if isinstance(result, torch.Size) else result
         return result
+
+
+def _mutable(v: Any) -> Any:
+    if isinstance(v, list):
+        return [_mutable(x) for x in v]
+    if isinstance(v, tuple) and type(v) is tuple:
+        return tuple(_mutable(x) for x in v)
+    if isinstance(v, dict):
+        return {k: _mutable(x) for k, x in v.items()}
+    return v
 
 
 def _plain(v: Any) -> bool:

@@ -111,7 +111,11 @@ def _function_objects() -> dict[int, Rule]:
 
 
 def qualified(target: Any) -> str:
+    """``torch.mean``, ``operator.add``: the module and the name (torch's builtins have a class in
+    their ``__qualname__``, ``_VariableFunctionsClass.mean``)."""
     module = {"_operator": "operator"}.get(getattr(target, "__module__", ""), getattr(target, "__module__", ""))
+    if module == "torch":
+        return f"torch.{getattr(target, '__name__', '')}"
     return f"{module}.{getattr(target, '__qualname__', getattr(target, '__name__', ''))}"
 
 
