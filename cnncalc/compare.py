@@ -118,8 +118,9 @@ def load(path: str, batch: int = 1) -> tuple[str, dict[str, Any]]:
     """
     if not path.endswith(".json"):
         from .analysis import analyze
+        from .zoo import resolve
 
-        return "summary", analyze(path, batch).to_dict()
+        return "summary", analyze(resolve(path), batch).to_dict()  # a path, or a shipped spec's name
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as e:

@@ -11,7 +11,7 @@ from types import ModuleType
 import click
 
 from ..errors import CnncalcError
-from .common import batch_option, fail, input_option, note, quiet_option
+from .common import batch_option, fail, input_option, note, quiet_option, spec_source
 
 INSTALL = "pip install 'cnncalc[torch]'"
 
@@ -68,7 +68,7 @@ def verify(
 
     try:
         with progress_bar() as update:  # on stderr, only on a terminal
-            v = bridge.verify(spec, batch, input_shape=input_shape, device=device, progress=update)
+            v = bridge.verify(spec_source(spec), batch, input_shape=input_shape, device=device, progress=update)
     except CnncalcError as e:
         fail(str(e))
     if v.report.warnings:
@@ -113,7 +113,7 @@ def _export_source(spec: str, output: str | None, input_shape: tuple[int, ...] |
     from ..torch.export import to_pytorch_source  # imports no torch
 
     try:
-        text = to_pytorch_source(spec, input_shape=input_shape)
+        text = to_pytorch_source(spec_source(spec), input_shape=input_shape)
     except CnncalcError as e:
         fail(str(e))
     if output is None:
@@ -131,7 +131,7 @@ def _export_onnx(spec: str, output: str | None, input_shape: tuple[int, ...] | N
         fail("--to onnx writes a binary file: give it with -o model.onnx")
     bridge = _bridge("export --to onnx")
     try:
-        bridge.to_onnx(spec, output, input_shape=input_shape)
+        bridge.to_onnx(spec_source(spec), output, input_shape=input_shape)
     except CnncalcError as e:
         fail(str(e))
     except ImportError as e:
