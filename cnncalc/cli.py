@@ -146,14 +146,19 @@ def schema() -> None:
 @cli.command(name="layers")
 def layer_types() -> None:
     """List the layer types and their arguments."""
+    import shutil
+    import textwrap
+
     from .layers import RULES
     from .layers.base import REQUIRED
 
+    width = max(60, min(shutil.get_terminal_size().columns, 100))
+    pad = " " * 19
     for name, rule in RULES.items():
         args = ", ".join(a.name if a.default is REQUIRED else f"{a.name}={a.default}" for a in rule.args)
-        click.echo(f"{name:16} {rule.doc}")
+        click.echo(textwrap.fill(rule.doc, width, initial_indent=f"{name:18} ", subsequent_indent=pad))
         if args:
-            click.echo(f"{'':16} args: {args}")
+            click.echo(textwrap.fill(args, width, initial_indent=pad + "args: ", subsequent_indent=pad + "      "))
 
 
 def _safe_streams() -> None:
