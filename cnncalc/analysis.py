@@ -48,7 +48,7 @@ class LayerStats:
     line: int
     args: Mapping[str, Any]
 
-    def rf_dict(self) -> dict[str, list[int | float]] | None:
+    def rf_dict(self) -> dict[str, list[int | float | str]] | None:
         f = self.receptive_field
         if not isinstance(f, rfmod.Field):
             return None

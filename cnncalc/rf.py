@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from dataclasses import field as _field
 from fractions import Fraction
 
+from . import exact
 from .layers.base import GLOBAL, IDENTITY, MERGE, Window
 
 # A plain int until a layer steps by a fraction (see :func:`start`); the recurrences work on either.
@@ -159,12 +160,14 @@ def _some(values: Sequence[Q], shown: int = 6) -> str:
 
 
 def num(x: Q) -> str:
-    return str(x.numerator) if x.denominator == 1 else f"{float(x):g}"
+    """A field number as text: ``7``, ``0.5``, ``1.23e402`` (exact, any size)."""
+    return exact.text(x)
 
 
-def plain(x: Q) -> int | float:
-    """An int where the value is whole, else a float (for JSON and tables)."""
-    return x.numerator if x.denominator == 1 else float(x)
+def plain(x: Q) -> int | float | str:
+    """An int where the value is whole, else a float (for JSON and tables); a value too large for
+    either (a stride of 2³¹ a layer for hundreds of layers) as scientific text (:mod:`cnncalc.exact`)."""
+    return exact.plain(x)
 
 
 RField = Field | str | None  # a Field, "global", or None (no spatial meaning)

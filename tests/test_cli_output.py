@@ -177,3 +177,18 @@ def test_json_never_holds_nan():
 def test_analyze_holds_an_input_override_to_the_same_bounds(shape):
     with pytest.raises(cnncalc.SpecError, match="input_shape"):
         cnncalc.analyze(SPECS / "vgg16.yaml", input_shape=shape)
+
+
+def test_huge_receptive_fields_stay_valid_json_and_short_text(tmp_path):
+    # 600 convs of stride 2^31 − 1 on a 1×1 input: the effective stride is (2^31 − 1)^600, about
+    # 10^5599 (600 · log10(2147483647) = 5599.16…), past Python's 4,300-digit str() limit.
+    path = tmp_path / "s.yaml"
+    path.write_text("name: t\ninput: [1, 1, 1]\nlayers:\n  - {conv: {out: 1, kernel: 1, stride: 2147483647}, repeat: 600}\n")
+    code, out, _ = run("summarize", str(path), "-f", "json", "-q")
+    assert code == 0
+    stride = json.loads(out)["layers"][-1]["receptive_field"]["stride"]
+    assert stride[0] == stride[1] and stride[0].endswith("e5599")
+    code, out, _ = run("rf", str(path), "-f", "json", "-q")
+    assert code == 0 and json.loads(out)["layers"][-1]["receptive_field"]["stride"][0].endswith("e5599")
+    code, out, _ = run("rf", str(path), "-q")
+    assert code == 0 and max(map(len, out.splitlines())) < 200

@@ -15,6 +15,7 @@ from fractions import Fraction
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
+from ..exact import scientific
 from ..layers.base import GLOBAL
 from .safe import data_text, md_text
 
@@ -36,20 +37,6 @@ def _hundredths(n: int, factor: int) -> str:
     h = round(Fraction(n * 100, factor))
     sign, h = ("-" if h < 0 else ""), abs(h)
     return f"{sign}{h // 100:,}.{h % 100:02d}"
-
-
-def scientific(n: int) -> str:
-    """An integer of any size as ``1.23e402``, its digits exact (no float, no str of the whole)."""
-    if n == 0:
-        return "0"
-    sign, m = ("-" if n < 0 else ""), abs(n)
-    e = max(0, int((m.bit_length() - 1) * math.log10(2)) - 1)
-    while 10 ** (e + 1) <= m:
-        e += 1
-    h = round(Fraction(m * 100, 10**e))
-    if h >= 1000:
-        e, h = e + 1, round(Fraction(m * 100, 10 ** (e + 1)))
-    return f"{sign}{h // 100}.{h % 100:02d}e{e}"
 
 
 def int_text(n: int) -> str:
@@ -87,8 +74,10 @@ def shape_text(shape: tuple[int, ...]) -> str:
     return "×".join(map(plain_int, shape))
 
 
-def num_text(v: int | float) -> str:
-    """A receptive-field number: an int exactly, a fraction's float with :g."""
+def num_text(v: int | float | str) -> str:
+    """A receptive-field number: an int exactly, a fraction's float with :g, a huge one's text."""
+    if isinstance(v, str):
+        return v
     return f"{v:g}" if isinstance(v, float) else plain_int(v)
 
 
@@ -174,7 +163,7 @@ def json_document(doc: Mapping[str, Any], rows: Mapping[str, Iterable[Mapping[st
 def _json_rows(layers: Iterable[LayerStats]) -> Iterator[dict[str, Any]]:
     """:func:`~cnncalc.analysis.layer_dict` for JSON only, cheaper: tuples stay tuples (JSON arrays
     either way), args are not copied, and a run of layers sharing one field shares its dict."""
-    last: tuple[object, dict[str, list[int | float]] | None] = (None, None)
+    last: tuple[object, dict[str, list[int | float | str]] | None] = (None, None)
     for s in layers:
         f = s.receptive_field
         if f is not last[0]:
@@ -206,7 +195,7 @@ def to_json(report: Report) -> str:
 
 # ---- CSV ---------------------------------------------------------------------------------------
 
-def _rf_cell(s: LayerStats, d: dict[str, list[int | float]] | None, key: str) -> str:
+def _rf_cell(s: LayerStats, d: dict[str, list[int | float | str]] | None, key: str) -> str:
     if s.receptive_field == GLOBAL:
         return "global"
     return "x".join(map(num_text, d[key])) if d else ""

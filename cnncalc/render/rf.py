@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..layers.base import GLOBAL
 from ..layers.conv import AXES
-from ..rf import Field, Q, plain
+from ..rf import Field, Q, num, plain
 from . import json_chunks as render_json_chunks
 from . import plain_int
 from .safe import rich_text, term_text
@@ -101,10 +101,7 @@ def to_json(t: Trace) -> str:
 # ---- table -------------------------------------------------------------------------------------
 
 def _num(x: Q) -> str:
-    if type(x) is int:
-        return plain_int(x)
-    v = plain(x)
-    return f"{v:g}" if isinstance(v, float) else plain_int(v)
+    return num(x)
 
 
 def _axes(values: Sequence[Q]) -> str:
