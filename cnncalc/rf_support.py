@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import CnncalcError
 from .layers import RULES
 from .layers.base import GLOBAL, IDENTITY, MERGE, Window
+from .rf import Field
 
 if TYPE_CHECKING:
     from .analysis import LayerStats, Report
@@ -112,6 +113,10 @@ def _result(name: str, unit: tuple[int, ...], boxes: list[Box], mixes: str | Non
 
 def _norm(runs: Iterable[Run], n: int) -> Runs:
     """``runs`` clipped to 0..n−1, sorted, with overlapping or touching runs joined."""
+    if isinstance(runs, list) and len(runs) == 1:  # the usual case: one run
+        a, b = runs[0]
+        a, b = max(a, 0), min(b, n - 1)
+        return ((a, b),) if a <= b else ()
     kept = sorted((max(a, 0), min(b, n - 1)) for a, b in runs if b >= 0 and a <= n - 1 and a <= b)
     out: list[Run] = []
     for a, b in kept:
@@ -342,6 +347,7 @@ class _Walk:
         self.report = report
         self.shapes: dict[str, tuple[int, ...]] = {INPUT: tuple(report.input_shape[1:])}
         self.shapes.update((s.name, tuple(s.output_shape[1:])) for s in report.layers)
+        self.fields = {s.name: s.receptive_field for s in report.layers}
         self.demand: dict[str, list[Box]] = {}
         self.budget = _Budget()
         self.mixes: str | None = None
@@ -382,12 +388,15 @@ class _Walk:
     def mapper(self, s: LayerStats) -> Mapper:
         ins = [self.shapes[i] for i in s.inputs]
         out = self.shapes[s.name]
+        f = s.receptive_field
+        if isinstance(f, Field) and len(s.inputs) == 1 and f is self.fields.get(s.inputs[0]):
+            return _same  # an element-wise layer passes its input's field object on (cnncalc.rf.layer_field)
         special = _SPECIAL.get(s.type)
         if special is not None:
             return special(self, s, ins, out)
         how = RULES[s.type].infer(s.args, ins).rf
         if how == IDENTITY:
-            return lambda box: [box]
+            return _same
         if how == MERGE:
             return _merge(ins, out)
         if how == GLOBAL:
@@ -407,6 +416,10 @@ class _Walk:
         """A sliding window per axis: (kernel, stride, left padding, dilation)."""
         n, budget = x[1:], self.budget
         return lambda box: [tuple(window(box[a], k, st, p, d, n[a], budget) for a, (k, st, p, d) in enumerate(geo))]
+
+
+def _same(box: Box) -> list[Box | None]:
+    return [box]
 
 
 def _merge(ins: Sequence[tuple[int, ...]], out: tuple[int, ...]) -> Mapper:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from .errors import CnncalcError, WarningKind
 from .layers.base import GLOBAL
 from .rf import Field, Q, num
+from .rf_support import NoSupport, Support, support
 
 if TYPE_CHECKING:
     from .analysis import Report
@@ -64,6 +65,7 @@ class Trace:
     chosen: Growth
     region: Region
     notes: tuple[str, ...]
+    exact: Support | None = None  # the unit's region by index arithmetic (cnncalc.rf_support)
 
 
 def coverage(f: Field, n: Sequence[int]) -> tuple[float, ...]:
@@ -92,7 +94,19 @@ def trace(report: Report, layer: str | None = None, unit: Sequence[int] | None =
     rows = _rows(report)
     chosen = _choose(report, rows, layer)
     region = _region(chosen, tuple(report.input_shape[2:]), unit)
-    return Trace(report.name, tuple(report.input_shape[2:]), rows, chosen, region, _notes(rows, chosen))
+    exact, why = _exact(report, region)
+    if chosen.field is None and exact is None:
+        raise RFError(f"layer '{chosen.name}' has no receptive field to show: {why}")
+    notes = _notes(rows, chosen) + ((f"no exact region: {why}",) if why and chosen.field is not None else ())
+    return Trace(report.name, tuple(report.input_shape[2:]), rows, chosen, region, notes, exact)
+
+
+def _exact(report: Report, region: Region) -> tuple[Support | None, str]:
+    """The unit's exact region (:mod:`cnncalc.rf_support`), or None and why there is none."""
+    try:
+        return support(report, region.layer, region.unit), ""
+    except NoSupport as e:
+        return None, str(e)
 
 
 def _rows(report: Report) -> tuple[Growth, ...]:
@@ -132,12 +146,9 @@ def _choose(report: Report, rows: Sequence[Growth], layer: str | None) -> Growth
 
     target = resolve_layer(report, layer)  # UnknownLayerError (a SpecError) with a did-you-mean
     g = next(g for g in reversed(rows) if g.name == target)
-    if g.field is None:
-        raise RFError(
-            f"layer '{g.name}' has no receptive field to show: it has no spatial axes, or it follows "
-            "adaptive pooling with uneven bins"
-        )
-    return g
+    if g.field is None and not g.spatial:
+        raise RFError(f"layer '{g.name}' has no receptive field to show: it has no spatial axes")
+    return g  # a layer without an affine field (after an upsample) may still have an exact region
 
 
 def _region(g: Growth, n: tuple[int, ...], unit: Sequence[int] | None) -> Region:
@@ -156,6 +167,8 @@ def _region(g: Growth, n: tuple[int, ...], unit: Sequence[int] | None) -> Region
             f"{'×'.join(map(str, g.spatial))}: the indices must lie in "
             f"{' × '.join(f'0..{x - 1}' for x in g.spatial)}"
         )
+    if g.field is None:  # no affine field (an upsample on the way): the exact region stands alone
+        return Region(g.name, u, None, None)
     if not isinstance(g.field, Field):  # global: every unit sees the whole input
         return Region(g.name, u, None, tuple((0, x - 1) for x in n))
     seen = g.field.region(u)

@@ -342,7 +342,9 @@ def test_cli_unit_region(tmp_path, unit, region, clipped):
 
 def test_cli_layer_option_picks_the_layer(tmp_path):
     out, _ = rf_json(write(tmp_path, STRIDED), "--layer", "a", "--unit", "4,4")
-    assert out["unit"] == {"layer": "a", "unit": [4, 4], "region": [[7, 9], [7, 9]], "clipped": [[7, 8], [7, 8]]}
+    exact = {"region": [[7, 8], [7, 8]], "positions": [[[7, 8]], [[7, 8]]], "mixes": None, "exact": True}  # 9 is padding
+    assert out["unit"] == {"layer": "a", "unit": [4, 4], "region": [[7, 9], [7, 9]], "clipped": [[7, 8], [7, 8]],
+                           "exact": exact}
 
 
 def test_cli_input_override_changes_the_clipping(tmp_path):
@@ -362,7 +364,9 @@ def test_cli_default_layer_is_the_last_spatial_one(tmp_path):
 
 def test_cli_global_layer_sees_the_whole_input(tmp_path):
     out, _ = rf_json(write(tmp_path, GLOBAL_TAIL), "--layer", "gap")
-    assert out["unit"] == {"layer": "gap", "unit": [0, 0], "region": None, "clipped": [[0, 7], [0, 7]]}
+    exact = {"region": [[0, 7], [0, 7]], "positions": [[[0, 7]], [[0, 7]]], "mixes": "gap", "exact": True}
+    assert out["unit"] == {"layer": "gap", "unit": [0, 0], "region": None, "clipped": [[0, 7], [0, 7]],
+                           "exact": exact}
 
 
 def test_cli_block_name_means_its_last_layer(tmp_path):
@@ -392,7 +396,7 @@ def test_cli_warns_on_misaligned_branches(tmp_path):
 
 
 FLAT = net([conv(3, name="b"), {"flatten": None, "name": "flat"}, {"linear": {"out": 2}, "name": "fc"}], size=4)
-UNEVEN = net([conv(3, p=1), {"adaptiveavgpool": {"out": 3}, "name": "ap"}], size=7)
+NO_MAP = net([conv(3, p=1), {"permute": {"dims": [0, 1, 3, 2]}, "name": "ap"}], size=7)  # H and W swapped
 
 
 @pytest.mark.parametrize(("spec", "args", "message"), [
@@ -403,7 +407,7 @@ UNEVEN = net([conv(3, p=1), {"adaptiveavgpool": {"out": 3}, "name": "ap"}], size
     (STRIDED, ["--unit", "x,y"], "comma-separated"),
     (STRIDED, ["--layer", "nope"], "no layer named 'nope'"),
     (FLAT, ["--layer", "fc", "--unit", "0"], "no spatial axes"),
-    (UNEVEN, ["--layer", "ap"], "uneven bins"),
+    (NO_MAP, ["--layer", "ap"], "no spatial index map"),
 ], ids=["past-end", "negative", "too-few", "too-many", "not-int", "unknown-layer", "no-axes", "no-field"])
 def test_cli_bad_usage_exits_2(tmp_path, spec, args, message):
     result = CliRunner().invoke(cli, ["rf", write(tmp_path, spec), *args])

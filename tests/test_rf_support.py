@@ -425,6 +425,15 @@ def test_global_layers() -> None:
         support(r, "p", (0, 0))
 
 
+def test_uneven_adaptive_bins() -> None:
+    """Adaptive pooling 7 → 3 has ATen's bins [⌊7o/3⌋, ⌈7(o+1)/3⌉): 0…2, 2…4, 4…6 (no affine field).
+    After a 3×3 conv (padding 1), unit (1, 2) reads conv rows 2…4, columns 4…6: input 1…5, 3…6."""
+    r = one([{"conv": {"out": 1, "kernel": 3, "padding": 1}, "name": "c"},
+             {"adaptiveavgpool": {"out": 3}, "name": "ap"}], (7, 7))
+    assert r.layer("ap").receptive_field is None
+    assert unit_support(r, "ap", (1, 2)) == ((1, 5), (3, 6))
+
+
 def test_unit_outside_the_layer() -> None:
     r = one([{"conv": {"out": 1, "kernel": 3}, "name": "c"}], (5, 5))
     with pytest.raises(NoSupport, match="not a unit"):

@@ -20,6 +20,7 @@ from .safe import rich_text, term_text
 if TYPE_CHECKING:
     from rich.console import Console, JustifyMethod
 
+    from ..rf_support import Support
     from ..rf_trace import Growth, Region, Trace
 
 BAR = 10
@@ -69,12 +70,25 @@ def _json_rows(rows: Sequence[Growth]) -> Iterator[dict[str, Any]]:
         yield _row_dict(g, last[1])
 
 
-def _region_dict(r: Region) -> dict[str, Any]:
+def _region_dict(r: Region, exact: Support | None = None) -> dict[str, Any]:
     return {
         "layer": r.layer,
         "unit": list(r.unit),
         "region": None if r.seen is None else [[plain(a), plain(b)] for a, b in r.seen],
         "clipped": None if r.clipped is None else [list(ab) for ab in r.clipped],
+        "exact": None if exact is None else _exact_dict(exact),
+    }
+
+
+def _exact_dict(e: Support) -> dict[str, Any]:
+    """The unit's region by index arithmetic (cnncalc.rf_support): its hull inside the input (null: it
+    reads padding only), the positions read per axis as [first, last] runs, the first layer (from the
+    unit back) that mixes every position, and whether it is exact (false: an upper bound)."""
+    return {
+        "region": None if e.region is None else [list(ab) for ab in e.region],
+        "positions": None if e.positions is None else [[list(ab) for ab in runs] for runs in e.positions],
+        "mixes": e.mixes,
+        "exact": e.exact,
     }
 
 
@@ -83,14 +97,15 @@ def to_dict(t: Trace) -> dict[str, Any]:
         "name": t.name,
         "input": list(t.input),
         "layers": [_row_dict(g) for g in t.rows],
-        "unit": _region_dict(t.region),
+        "unit": _region_dict(t.region, t.exact),
         "notes": list(t.notes),
     }
 
 
 def json_chunks(t: Trace) -> Iterator[str]:
     """:func:`to_dict` as JSON in pieces, one layer per line (see :func:`cnncalc.render.json_chunks`)."""
-    doc = {"name": t.name, "input": list(t.input), "layers": [], "unit": _region_dict(t.region), "notes": list(t.notes)}
+    doc = {"name": t.name, "input": list(t.input), "layers": [], "unit": _region_dict(t.region, t.exact),
+           "notes": list(t.notes)}
     return render_json_chunks(doc, {"layers": _json_rows(t.rows)})
 
 
@@ -157,8 +172,11 @@ def region_lines(t: Trace) -> list[str]:
     where = ", ".join(map(plain_int, r.unit))
     layer = term_text(g.name)
     head = f"unit ({where}) of layer '{layer}'" if r.unit else f"every unit of layer '{layer}'"
+    if g.field is None:
+        return [f"{head} (output {_dims(g.spatial)}): no affine field past an upsample or pixel shuffle",
+                *_exact_lines(t, names)]
     if r.seen is None:
-        return [f"{head} sees the whole input (a global field)"]
+        return [f"{head} sees the whole input (a global field)", *_exact_lines(t, names)]
     seen = ", ".join(f"{n} {_interval(a, b)}" for n, (a, b) in zip(names, r.seen, strict=True))
     lines = [f"{head} (output {_dims(g.spatial)}) sees input {seen} (unclipped)"]
     if r.clipped is None:
@@ -167,7 +185,22 @@ def region_lines(t: Trace) -> list[str]:
         inside = ", ".join(f"{n} {plain_int(a)}..{plain_int(b)}" for n, (a, b) in zip(names, r.clipped, strict=True))
         sizes = "×".join(plain_int(b - a + 1) for a, b in r.clipped)
         lines.append(f"  clipped to the {_dims(t.input)} input: {inside} ({sizes} pixels)")
-    return lines
+    return [*lines, *_exact_lines(t, names)]
+
+
+def _exact_lines(t: Trace, names: Sequence[str]) -> list[str]:
+    """The unit's region by index arithmetic (cnncalc.rf_support), when there is one."""
+    return [] if t.exact is None else [f"  exact, by index arithmetic: {_exact_text(t.exact, names)}"]
+
+
+def _exact_text(e: Support, names: Sequence[str]) -> str:
+    if e.region is None or e.positions is None:
+        return "no input position (the unit reads zero padding only)"
+    inside = ", ".join(f"{n} {plain_int(a)}..{plain_int(b)}" for n, (a, b) in zip(names, e.region, strict=True))
+    sizes = "×".join(plain_int(b - a + 1) for a, b in e.region)
+    read = "×".join(plain_int(sum(b - a + 1 for a, b in runs)) for runs in e.positions)
+    text = f"{inside} ({sizes} pixels" + (f"; with gaps: {read} of them are read)" if e.gaps else ")")
+    return text + ("" if e.exact else " at most (many branches merged)")
 
 
 def _header(t: Trace) -> str:
