@@ -345,9 +345,8 @@ class _Walk:
 
     def __init__(self, report: Report):
         self.report = report
-        self.shapes: dict[str, tuple[int, ...]] = {INPUT: tuple(report.input_shape[1:])}
-        self.shapes.update((s.name, tuple(s.output_shape[1:])) for s in report.layers)
-        self.fields = {s.name: s.receptive_field for s in report.layers}
+        self.input = tuple(report.input_shape[1:])
+        self.geometry: dict[tuple[Any, ...], Any] = {}  # a rule's geometry by (type, args, input shape)
         self.demand: dict[str, list[Box]] = {}
         self.budget = _Budget()
         self.mixes: str | None = None
@@ -386,10 +385,11 @@ class _Walk:
         return self.demand.get(INPUT, [])
 
     def mapper(self, s: LayerStats) -> Mapper:
-        ins = [self.shapes[i] for i in s.inputs]
-        out = self.shapes[s.name]
+        ins = [self.shape(i) for i in s.inputs]
+        out = self.shape(s.name)
         f = s.receptive_field
-        if isinstance(f, Field) and len(s.inputs) == 1 and f is self.fields.get(s.inputs[0]):
+        if isinstance(f, Field) and len(s.inputs) == 1 and s.inputs[0] != INPUT and \
+                f is self.report.layer(s.inputs[0]).receptive_field:
             return _same  # an element-wise layer passes its input's field object on (cnncalc.rf.layer_field)
         special = _SPECIAL.get(s.type)
         if special is not None:
@@ -411,6 +411,21 @@ class _Walk:
             f"layer '{s.name}' ({s.type}) has no spatial index map (it reshapes or mixes axes, or "
             "pools into uneven bins), so no input region can be given for units after it"
         )
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        """A tensor's per-sample shape (C, *spatial)."""
+        return self.input if name == INPUT else tuple(self.report.layer(name).output_shape[1:])
+
+    def rule_geometry(self, s: LayerStats, x: tuple[int, ...]) -> Any:
+        """The rule's own ``geometry(args, x)`` (padding 'same' resolved and so on), once per kind of layer."""
+        key = (s.type, tuple(s.args.items()), x)
+        try:
+            return self.geometry[key]
+        except KeyError:
+            self.geometry[key] = RULES[s.type].geometry(s.args, x)  # type: ignore[attr-defined]
+            return self.geometry[key]
+        except TypeError:  # an argument that is not hashable (arguments are normalised to tuples)
+            return RULES[s.type].geometry(s.args, x)  # type: ignore[attr-defined]
 
     def windows(self, x: tuple[int, ...], geo: Sequence[tuple[int, int, int, int]]) -> Mapper:
         """A sliding window per axis: (kernel, stride, left padding, dilation)."""
@@ -452,17 +467,17 @@ def _concat(walk: _Walk, s: LayerStats, ins: list[tuple[int, ...]], out: tuple[i
 
 
 def _conv(walk: _Walk, s: LayerStats, ins: list[tuple[int, ...]], out: tuple[int, ...]) -> Mapper:
-    k, st, d, pads, _ = RULES[s.type].geometry(s.args, ins[0])  # type: ignore[attr-defined]
+    k, st, d, pads, _ = walk.rule_geometry(s, ins[0])
     return walk.windows(ins[0], [(k[a], st[a], pads[a][0], d[a]) for a in range(len(k))])
 
 
 def _pool(walk: _Walk, s: LayerStats, ins: list[tuple[int, ...]], out: tuple[int, ...]) -> Mapper:
-    k, st, p, d, _ = RULES[s.type].geometry(s.args, ins[0])  # type: ignore[attr-defined]
+    k, st, p, d, _ = walk.rule_geometry(s, ins[0])
     return walk.windows(ins[0], [(k[a], st[a], p[a], d[a]) for a in range(len(k))])
 
 
 def _transposed(walk: _Walk, s: LayerStats, ins: list[tuple[int, ...]], out: tuple[int, ...]) -> Mapper:
-    k, st, p, _, d, _ = RULES[s.type].geometry(s.args, ins[0])  # type: ignore[attr-defined]
+    k, st, p, _, d, _ = walk.rule_geometry(s, ins[0])
     n, budget = ins[0][1:], walk.budget
     return lambda box: [tuple(transposed(box[a], k[a], st[a], p[a], d[a], n[a], budget) for a in range(len(k)))]
 
@@ -489,7 +504,7 @@ def _adaptive(walk: _Walk, s: LayerStats, ins: list[tuple[int, ...]], out: tuple
 
 
 def _pad(walk: _Walk, s: LayerStats, ins: list[tuple[int, ...]], out: tuple[int, ...]) -> Mapper:
-    pads = RULES["pad"].geometry(s.args, ins[0])  # type: ignore[attr-defined]
+    pads = walk.rule_geometry(s, ins[0])
     n, mode = ins[0][1:], s.args["mode"]
     return lambda box: [tuple(pad(box[i], pads[i][0], n[i], mode) for i in range(len(box)))]
 
