@@ -17,6 +17,11 @@ Sets are runs of consecutive indices, so a whole axis costs one run however long
 linear in the number of layers and bounded by :data:`MAX_WORK` (index steps), past which
 :class:`NoSupport` says so.
 
+Channels are not tracked: every channel of a tensor is taken to carry every path to it (true after
+any dense convolution). A pixel shuffle picks one input channel per output position, so after a
+channel concat with no dense convolution between, the region may include a branch that the chosen
+channel does not come from (an upper bound there).
+
 The answer, :class:`Support`, is the set of network-input indices per axis and its hull: the first and
 last input position (inside the input: the padding is not input) that can change the unit.
 """
@@ -510,18 +515,19 @@ def _pad(walk: _Walk, s: LayerStats, ins: list[tuple[int, ...]], out: tuple[int,
 
 
 def _shuffle(walk: _Walk, s: LayerStats, ins: list[tuple[int, ...]], out: tuple[int, ...]) -> Mapper:
-    """(…, C·r², H, W) ↔ (…, C, H·r, W·r). The last two axes: o reads o // r (shuffle) or o·r … o·r + r − 1
-    (unshuffle). With more than two spatial axes torch's channel axis is the third from the end, a
-    spatial axis of the spec: o reads o·r² … o·r² + r² − 1 (shuffle) or o // r² (unshuffle)."""
+    """(C·r², H, W) ↔ (C, H·r, W·r): o reads o // r (shuffle) or o·r … o·r + r − 1 (unshuffle) on H and W.
+    With more than two spatial axes torch's channel axis is the third from the end, a spatial axis of
+    the spec, and which of its indices a unit reads depends on the unit's H and W: not separable, so
+    refused."""
     r, x = s.args["factor"], ins[0]
     nd = len(x) - 1
-    up = s.type == "pixelunshuffle"
-    rules = [(1, 1)] * nd  # (up, down) per axis: o reads ⌊o/down⌋·up … + up − 1
-    for a in (nd - 2, nd - 1):
-        rules[a] = (r, 1) if up else (1, r)
-    if nd > 2:
-        rules[nd - 3] = (1, r * r) if up else (r * r, 1)
-    return lambda box: [tuple(scaled(box[a], u, d, x[1 + a]) for a, (u, d) in enumerate(rules))]
+    if nd != 2:
+        raise NoSupport(
+            f"layer '{s.name}' ({s.type}) on {nd} spatial axes folds the third-from-last axis into the last "
+            "two, so no input region can be given for units after it"
+        )
+    u, d = (r, 1) if s.type == "pixelunshuffle" else (1, r)  # o reads ⌊o/d⌋·u … + u − 1
+    return lambda box: [tuple(scaled(box[a], u, d, x[1 + a]) for a in range(nd))]
 
 
 _SPECIAL: dict[str, Callable[[_Walk, LayerStats, list[tuple[int, ...]], tuple[int, ...]], Mapper]] = {

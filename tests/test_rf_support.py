@@ -383,6 +383,14 @@ def test_pixel_shuffle_and_unshuffle() -> None:
     assert unit_support(r, "u", (1, 2)) == ((2, 3), (4, 5))
 
 
+def test_pixel_shuffle_of_3d_input_is_refused() -> None:
+    """On (C, D, H, W) torch shuffles D as channels: output (d, h, w) reads D index d·r² + (h mod r)·r +
+    (w mod r), which couples the axes (no per-axis region), so there is none."""
+    r = one([{"pixelshuffle": {"factor": 2}, "name": "s"}], (8, 4, 4))
+    with pytest.raises(NoSupport, match="'s'"):
+        support(r, "s", (1, 1, 6))
+
+
 def test_concat_along_a_spatial_axis() -> None:
     """Two 3×3 convs (padding 1) on 6×6 joined along H into 12×6: row 7 belongs to the second, its
     row 1, which reads input rows 0…2."""
