@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from rich import box
 from rich.cells import cell_len
@@ -94,8 +95,14 @@ class Cells:
     body: list[list[str]]
     foot: list[str]
 
+    @cached_property
+    def widths(self) -> list[int]:
+        """Each column's widest cell (header and footer included), measured once."""
+        rows = (self.foot, [COLUMNS[k].header for k in self.keys], *self.body)
+        return [max(len(v) if v.isascii() else cell_len(v) for v in col) for col in zip(*rows, strict=True)]
+
     def width(self, i: int) -> int:
-        return max(cell_len(r[i]) for r in (self.foot, [COLUMNS[k].header for k in self.keys], *self.body))
+        return self.widths[i]
 
 
 def cells(report: Report, rows: Sequence[LayerStats], keys: Sequence[str]) -> Cells:
@@ -166,11 +173,12 @@ def plain_table(c: Cells) -> str:
     """The same table as aligned plain text (for very long nets)."""
     headers = [COLUMNS[k].header for k in c.keys]
     widths = [c.width(i) for i in range(len(c.keys))]
+    rights = [COLUMNS[k].right for k in c.keys]
 
     def line(r: Sequence[str]) -> str:
         return "  " + "  ".join(
-            v.rjust(w) if COLUMNS[k].right else v + " " * (w - cell_len(v))
-            for k, v, w in zip(c.keys, r, widths, strict=True)
+            v.rjust(w) if right else v + " " * (w - (len(v) if v.isascii() else cell_len(v)))
+            for right, v, w in zip(rights, r, widths, strict=True)
         ).rstrip()
 
     rule = "  " + "─" * (sum(widths) + 2 * (len(widths) - 1))
@@ -246,7 +254,7 @@ def render(report: Report, console: Console | None = None, depth: int | None = N
         title.append(f"  sorted by {sort}", style="dim")
     out.print(title)
     if len(rows) > RICH_ROWS:
-        out.print(plain_table(shown), markup=False, highlight=False, soft_wrap=True)
+        out.file.write(plain_table(shown) + "\n")  # already plain, escaped text: rich would only slow it down
         out.print(f"[dim]{len(rows):,} rows; --depth 1 groups them by name, --format csv keeps every row[/dim]")
     else:
         out.print(layer_table(shown, name_width))
