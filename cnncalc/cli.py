@@ -110,7 +110,7 @@ def summarize(spec: str, batch: int, input_shape, dtype: str, optimizer: str, fm
     if fmt == "markdown":
         click.echo(r.to_markdown(report, depth), nl=False)
         return
-    if fmt == "json":  # streamed: a 250,000-layer report is never held as one string
+    if fmt == "json":  # streamed: a long report is never held as one string
         emit(r.json_report_chunks(report))
         return
     click.echo(r.to_csv(report), nl=False)

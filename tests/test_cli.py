@@ -101,8 +101,11 @@ def test_layers_lists_every_type_with_its_arguments():
 )
 def test_layers_shows_torchs_defaults(layer_type, args):
     out = run("layers").stdout
-    block = out.split(f"\n{layer_type} ", 1)[1] if not out.startswith(f"{layer_type} ") else out
-    assert f"args: {args}" in block.split("\n")[1]
+    # the layer's paragraph: its name at the start of a line, then indented lines (wrapped to fit)
+    m = re.search(rf"^{layer_type} .*?\n(?=\S)", out + "\n.", re.M | re.S)
+    assert m is not None, out[:500]
+    args_text = " ".join(m.group(0).split("args:", 1)[1].split())
+    assert args_text == args
 
 
 # ---- the zoo ---------------------------------------------------------------------------------------

@@ -124,7 +124,7 @@ BATCH = 1000  # rows per chunk of streamed JSON
 
 def json_chunks(doc: Mapping[str, Any], rows: Mapping[str, Iterable[Mapping[str, Any]]]) -> Iterator[str]:
     """:func:`json_document`'s text in pieces of at most :data:`BATCH` rows, so that a caller can
-    write a 250,000-layer report without holding all of its text at once."""
+    write a long report without holding all of its text at once."""
     for i, (key, value) in enumerate(doc.items()):
         head = ("{\n" if i == 0 else ",\n") + f"  {json.dumps(key)}: "
         if key in rows:

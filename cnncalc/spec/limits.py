@@ -11,11 +11,11 @@ the whole would not fit.
 from __future__ import annotations
 
 MAX_INPUT_BYTES = 10 * 1024 * 1024  # a spec is a few KB; the zoo's largest is under 100 KB
-MAX_NODES = 600_000  # YAML values written in a spec (a 50,000-layer chain has about 217,000)
+MAX_NODES = 600_000  # YAML values written in a spec (a 20,000-layer chain has about 87,000)
 MAX_INT = 2**31 - 1  # any integer size, argument or repeat count (torch's int32 sizes)
-MAX_LAYERS = 50_000  # primitive layers made (torchvision's deepest net has under 1,000): every command
+MAX_LAYERS = 20_000  # primitive layers made (torchvision's deepest net has under 1,000): every command
 # finishes a spec at the cap in a few seconds (benchmarks/hostile_long.py measures it)
-MAX_STEPS = 250_000  # 2.5x the layer cap: a chain needs 1 step a layer, the zoo at most 4.5
+MAX_STEPS = 100_000  # 5x the layer cap: a chain needs 1 step a layer, the zoo at most 4.5
 MAX_CHARS = 10_000_000  # characters of the names and substituted strings built (the zoo: under 50 a layer)
 MAX_NAME = 1_000  # characters of one layer name, prefixes included
 MAX_NESTING = 64  # blocks and composites inside one another
