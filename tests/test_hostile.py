@@ -200,7 +200,7 @@ EXPECT: dict[str, tuple[int, str, str]] = {  # file: (status, regex, owner)
     "yaml_merge_key.yaml": (2, r"merge keys", "spec"),
     "yaml_two_documents.yaml": (2, r"one YAML document", "spec"),
     "yaml_control_char.yaml": (0, "", "cli"),
-    "yaml_deep_brackets.yaml": (2, r"nested more than 200", "spec"),
+    "yaml_deep_brackets.yaml": (2, r"nested more than 200|maximum nesting depth", "spec"),  # libyaml (PyYAML ≥ 6.0.4 wheels) may refuse first
     "term_markup_close.yaml": (0, "", "cli"),
     "term_markup_link.yaml": (0, "", "cli"),
     "term_escape_name.yaml": (0, "", "cli"),
