@@ -273,10 +273,9 @@ def d_upsample(draw: Any, x: Shape):
         size = [draw(st.integers(1, 9)) for _ in range(nd)]
         args["size"] = axes(draw, size)
         return args, (x[0], *size)
-    scales = [draw(st.sampled_from([1, 2, 3, 1.5, 0.5])) for _ in range(nd)]
-    size = [int(x[1 + i] * scales[i]) for i in range(nd)]  # floor(N · scale) for these exact scales
-    if min(size) < 1:
-        return None
+    # scales that leave at least one output (floor(N · scale) ≥ 1; exact for these binary fractions)
+    scales = [draw(st.sampled_from([s for s in (1, 2, 3, 1.5, 0.5) if int(x[1 + i] * s) >= 1])) for i in range(nd)]
+    size = [int(x[1 + i] * scales[i]) for i in range(nd)]
     args["scale"] = axes(draw, scales)
     return args, (x[0], *size)
 
@@ -725,6 +724,7 @@ BY_DESIGN = (
     "batch",  # flatten and concat may not touch the batch axis (torch allows dim 0)
     "values but the input has",  # a per-axis list needs one value per axis (torch pools take 1)
     "dropout2d needs", "dropout3d needs",  # torch's Dropout2d/3d run on other ranks, with a warning
+    "needs (channels, height, width)",  # torch's pixel (un)shuffle reads the batch axis as channels
 )
 
 
