@@ -7,7 +7,10 @@ built with random weights (``weights=None``, ``weights_backbone=None``) at cnnca
 
 * parameters: ``sum(p.numel() for p in model.parameters())``;
 * buffers: ``sum(b.numel() for b in model.buffers())``;
-* MACs: ``torch.utils.flop_counter.FlopCounterMode`` flops ÷ 2 on a forward pass at the same input.
+* MACs: ``torch.utils.flop_counter.FlopCounterMode`` flops ÷ 2 on a forward pass at the same input,
+  with ``nn.MultiheadAttention``'s fast path off and scaled-dot-product attention on its math
+  backend, so that attention is counted as the matmuls it is (on the fast path FlopCounterMode sees
+  none of it: docs/conventions.md).
 
 A model is *exact* when all three are equal. Otherwise it is a *mismatch* (the three pairs are
 written), *refused* (cnncalc import's own reason: the unsupported operations, or the model error),
@@ -54,10 +57,16 @@ def catalogue() -> list[tuple[str, str]]:
 
 def torch_figures(model: Any, shape: tuple[int, ...]) -> dict[str, int]:
     import torch
+    from torch.nn.attention import SDPBackend, sdpa_kernel
     from torch.utils.flop_counter import FlopCounterMode
 
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        model.eval()(torch.zeros(1, *shape))
+    fast = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter, torch.no_grad():
+            model.eval()(torch.zeros(1, *shape))
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fast)
     return {
         "params": sum(p.numel() for p in model.parameters()),
         "buffers": sum(b.numel() for b in model.buffers()),

@@ -140,8 +140,9 @@ def test_a_subclass_maps_by_its_class_unless_it_changes_forward():
     assert layers_of(nn.Sequential(Plain()), (3, 8, 8)) == [{"conv": {"out": 4, "kernel": 3, "padding": 1}, "name": "0"}]
     with pytest.raises(UnsupportedOps) as info:
         import_model(nn.Sequential(Changed(3, 4, 3)), (3, 8, 8))
-    ops = {(u.op, u.target) for u in info.value.items}  # traced through: its forward's own calls
-    assert ("get_attr", "weight") in ops and not any(op == "call_module" for op, _ in ops)
+    items = {(u.op, u.target): u.reason for u in info.value.items}  # traced through: its forward's own calls
+    assert "the parameter '0.weight' directly" in items[("call_method", "flip")]
+    assert not any(op == "call_module" for op, _ in items)
 
 
 def test_a_dict_with_one_tensor_is_the_output():
@@ -220,6 +221,20 @@ FUNCTION_CASES = [
     (lambda x: torch.cat([x, x.sigmoid()], -1), [
         {"sigmoid": None, "name": "sigmoid"}, {"concat": {"dim": -1}, "name": "cat", "from": ["input", "sigmoid"]}]),
     (lambda x: torch.cat([x], 1).relu(), [{"concat": None, "name": "cat"}, {"relu": None, "name": "relu"}]),
+    # views and indexing: the per-sample shape torch computed, the batch axis kept (checked at batch 2)
+    (lambda x: x.view(x.size(0), -1), [{"reshape": {"shape": [144]}, "name": "view"}]),
+    (lambda x: x.reshape(-1, 4, 36).transpose(1, 2).contiguous(),
+     [{"reshape": {"shape": [4, 36]}, "name": "reshape"}, {"permute": {"dims": [0, 2, 1]}, "name": "transpose"}]),
+    (lambda x: x.permute(0, 2, 3, 1), [{"permute": {"dims": [0, 2, 3, 1]}, "name": "permute"}]),
+    (lambda x: x[:, 1], [{"select": {"index": 1}, "name": "getitem"}]),
+    (lambda x: x[..., ::2, 1:-1], [{"slice": {"dim": 2, "step": 2}, "name": "getitem.slice"},
+                                   {"slice": {"dim": 3, "start": 1, "end": 5}, "name": "getitem"}]),
+    (lambda x: x[:, 1:3, 0], [{"slice": {"start": 1, "end": 3}, "name": "getitem.slice"},
+                              {"select": {"dim": 2}, "name": "getitem"}]),
+    (lambda x: x.narrow(1, 1, 2), [{"slice": {"start": 1, "end": 3}, "name": "narrow"}]),
+    (lambda x: torch.cat([x.chunk(2, dim=1)[1], torch.split(x, [1, 3], 1)[0]], 1), [
+        {"slice": {"start": 2, "end": 4}, "name": "getitem"}, {"slice": {"end": 1}, "name": "getitem_1", "from": "input"},
+        {"concat": None, "name": "cat", "from": ["getitem", "getitem_1"]}]),
 ]
 
 
@@ -229,7 +244,11 @@ def test_function_maps(f, expected):
 
 
 UNSUPPORTED_CASES = [
-    (lambda x: x.view(x.size(0), -1), {"view"}),  # size() is read as a value; view takes the batch
+    (lambda x: x.view(-1), {"view"}),  # mixes the batch axis into the others
+    (lambda x: x.view(x.size(0) * 2, -1), {"view"}),
+    (lambda x: x[0], {"getitem"}),  # indexes the batch axis
+    (lambda x: x.transpose(0, 1), {"transpose"}),
+    (lambda x: x.sum(0, keepdim=True), {"sum_1"}),
     (lambda x: x + 1, {"add"}),
     (lambda x: torch.cat([x, x], 0), {"cat"}),
     (lambda x: torch.flatten(x), {"flatten"}),
@@ -320,8 +339,9 @@ class Tiny(nn.Module):
 
 class Viewing(Tiny):
     def forward(self, x):
-        z = self.pool(torch.cat([self.a(self.stem(x)), self.b(self.stem(x))], 1))
-        return self.fc(z.view(z.size(0), -1))
+        s = self.stem(x)
+        z = self.pool(torch.cat([self.a(s), self.b(s)], 1))
+        return self.fc(z.view(z.size(0), -1).cumsum(1))  # the view is a reshape; cumsum has no layer
 
 
 def tiny():
@@ -418,9 +438,8 @@ def test_cli_prints_the_spec_to_stdout(tinymods):
 def test_cli_lists_unsupported_ops_and_writes_nothing(tinymods):
     result = CliRunner().invoke(cli, ["import", "tinymods:viewing", "--input", "3,16,16", "-o", "v.yaml"])
     assert result.exit_code == 2
-    assert "call_method size (1 node)" in result.output
-    assert "call_method view (1 node)" in result.output
-    assert "node view" in result.output
+    assert "call_method cumsum (1 node)" in result.output
+    assert "node cumsum" in result.output
     assert "Traceback" not in result.output
     assert not (tinymods / "v.yaml").exists()
 

@@ -20,7 +20,7 @@ from .norms import GroupNorm, InstanceNorm, LayerNorm
 from .pad import Pad
 from .pool import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, MaxPool
 from .recurrent import GRU, LSTM, RNN
-from .tensor import ClassToken, Embedding, LayerScale, Permute, PosEmbedding, Reshape, Select
+from .tensor import ClassToken, Embedding, LayerScale, Permute, PosEmbedding, Reshape, Select, Slice
 from .upsample import PixelShuffle, PixelUnshuffle, Upsample
 
 RULE_CLASSES: tuple[type[Rule], ...] = (
@@ -33,7 +33,7 @@ RULE_CLASSES: tuple[type[Rule], ...] = (
     RNN, LSTM, GRU,
     Embedding,
     MultiheadAttention,
-    Reshape, Permute, Select, ClassToken, PosEmbedding, LayerScale,
+    Reshape, Permute, Select, Slice, ClassToken, PosEmbedding, LayerScale,
     Dropout2d, Dropout3d, StochasticDepth, DropPath,
 )
 RULES: dict[str, Rule] = {r.type: r() for r in RULE_CLASSES}

@@ -53,6 +53,7 @@ class MultiheadAttention(Rule):
         ),
         module=lambda: torch_module(),
         aliases=("MultiheadAttention",),
+        tuple_output=True,
     )
 
     def to_torch(self, args: Args, ins: Sequence[Shape]) -> TorchCall:
@@ -68,17 +69,16 @@ class MultiheadAttention(Rule):
         return 1
 
     def from_torch(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        """nn.MultiheadAttention's attributes (its biases are tensors or None)."""
-        if values.get("batch_first") is False:
+        """nn.MultiheadAttention's attributes (its biases are tensors or None), read from the module."""
+        m = values.get("_module")
+        if getattr(m, "batch_first", True) is False:
             raise NotExpressible("batch_first=False (a spec's sequences are [time, features] per sample)")
-        if values.get("bias_k") is not None or values.get("add_zero_attn"):
+        if getattr(m, "bias_k", None) is not None or getattr(m, "add_zero_attn", False):
             raise NotExpressible("add_bias_kv / add_zero_attn (not modelled)")
-        return {
-            "heads": values["num_heads"],
-            "embed": values["embed_dim"],
-            "bias": values.get("in_proj_bias") is not None,
-            "dropout": values.get("dropout", 0.0),
-        }
+        out = {"heads": values["num_heads"], "embed": values["embed_dim"], "dropout": values.get("dropout", 0.0)}
+        in_bias = getattr(m, "in_proj_bias", None)
+        out["bias"] = in_bias is not None if m is not None and hasattr(m, "in_proj_bias") else values.get("bias", True)
+        return out
 
     def sizes(self, a: Args, ins: Sequence[Shape]) -> tuple[int, int, int, int, int]:
         """(E, Tq, Tk, kdim, vdim), checking the inputs."""

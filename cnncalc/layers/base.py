@@ -322,7 +322,16 @@ class Torch:
     ``params`` is the constructor, in order. For the importer: ``aliases`` are other class names that
     import as this rule (``UpsamplingNearest2d``, timm's ``DropPath``); ``functions`` the dotted paths
     of functions (``torch.nn.functional.relu``, ``torch.relu``, ``operator.add``); ``methods`` the
-    tensor methods (``relu``, ``relu_``).
+    tensor methods (``relu``, ``relu_``); ``tuple_output`` says that the module returns a tuple whose
+    first item is the layer's output (``nn.LSTM``'s ``(output, (h, c))``); ``learned`` names the
+    merge (``add``, ``mul``, ``concat``) that, with one operand a parameter of the model itself
+    (ViT's ``x + self.pos_embedding``), imports as this rule.
+
+    Besides torch's own names, ``from_torch`` sees three values the importer adds: ``_class`` (the
+    name of the module's class, and ``_module``, the module itself, whose attributes a rule may read
+    without importing torch), ``_in`` (the per-sample shapes of the tensor inputs)
+    and ``_out`` (the per-sample shape torch computed); for a ``learned`` rule, ``_learned`` (the
+    parameter's shape) and ``_learned_first`` (whether it is the first operand).
     """
 
     cls: str
@@ -332,6 +341,8 @@ class Torch:
     function: TorchFunction | None = None
     module: Callable[[], type] | None = None
     aliases: tuple[str, ...] = ()
+    tuple_output: bool = False
+    learned: str | None = None
 
     @property
     def per_rank(self) -> bool:

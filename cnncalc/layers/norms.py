@@ -13,6 +13,7 @@ from math import prod
 from typing import Any
 
 from .base import (
+    NotExpressible,
     GLOBAL,
     IDENTITY,
     NONE,
@@ -59,7 +60,7 @@ class LayerNorm(Rule):
             TorchParam("bias", True),
         ),
         module=lambda: torch_module(),
-        aliases=("LayerNorm",),
+        aliases=("LayerNorm", "LayerNorm2d"),
     )
 
     def to_torch(self, args: Args, ins: Sequence[Shape]) -> TorchCall:
@@ -70,8 +71,14 @@ class LayerNorm(Rule):
         return ("LayerNorm2d" if args["over"] == "channels" else "LayerNorm"), kwargs
 
     def from_torch(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        """nn.LayerNorm's attributes: ``normalized_shape`` (a tuple), ``weight``/``bias`` tensors."""
+        """nn.LayerNorm's attributes: ``normalized_shape`` (a tuple), ``weight``/``bias`` tensors. A
+        class named ``LayerNorm2d`` (torchvision's ConvNeXt, timm, detectron2) normalises over the
+        channels at each position of a (C, H, W) input: over: channels."""
         out: dict[str, Any] = {"axes": len(values.get("normalized_shape", (0,))), "eps": values.get("eps", 1e-5)}
+        if values.get("_class") == "LayerNorm2d":
+            if out["axes"] != 1:
+                raise NotExpressible(f"a LayerNorm2d over {tuple(values['normalized_shape'])} (over channels takes one axis)")
+            out = {"over": "channels", "eps": out["eps"]}
         out["affine"] = bool(values.get("elementwise_affine", True))
         if out["affine"]:
             out["bias"] = bias_flag(values.get("bias", True))

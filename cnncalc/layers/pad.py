@@ -81,6 +81,8 @@ class Pad(Rule):
     def from_torch(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """F.pad(input, pad, mode, value), or a padding module's ``padding`` (and ``value``)."""
         mode = values.get("mode", "constant")
+        named = values.get("_class", "")  # a padding module: its class says the mode
+        mode = next((m for m, c in CLASSES.items() if named in {c.format(nd=nd) for nd in (1, 2, 3)}), mode)
         pad = values["pad"] if "pad" in values else values["padding"]
         if isinstance(pad, (tuple, list)) and any(p < 0 for p in pad):
             raise NotExpressible(f"padding {tuple(pad)} (negative padding crops; cnncalc pads only)")

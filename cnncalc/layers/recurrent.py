@@ -45,7 +45,7 @@ _PARAMS = (
 
 
 def _torch(kind: str, *extra: TorchParam) -> Torch:
-    return Torch("Recurrent", (*_PARAMS, *extra), module=lambda: torch_module(), aliases=(kind,))
+    return Torch("Recurrent", (*_PARAMS, *extra), module=lambda: torch_module(), aliases=(kind,), tuple_output=True)
 
 
 @dataclass(frozen=True)

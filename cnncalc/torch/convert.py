@@ -8,17 +8,33 @@ in :mod:`.mapping`, derived from the layer rules.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import operator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import fx, nn
 
+from ..layers import RULES
 from ..spec import INPUT
 from ..spec.dump import item
 from .load import ModelError, first_line, guarded
-from .mapping import Mapped, NoLayer, function_mapped, is_leaf, module_mapped, node_shape
+from .mapping import (
+    Mapped,
+    NoLayer,
+    bind,
+    checked,
+    extras,
+    function_mapped,
+    function_rule,
+    is_leaf,
+    module_inputs,
+    module_mapped,
+    node_shape,
+    op_name,
+)
 
 EMBEDDINGS = (nn.Embedding, nn.EmbeddingBag)
 
@@ -46,9 +62,9 @@ class _Recorder(fx.Interpreter):
     """Runs the graph and keeps each node's output shape and dtype (what ShapeProp does, quietly),
     and the value of each node that computes a plain constant (``x.shape[-2:]``) under ``key``."""
 
-    def __init__(self, gm: fx.GraphModule, key: str = "value"):
+    def __init__(self, gm: fx.GraphModule, key: str = "value", suffix: str = ""):
         super().__init__(gm)
-        self.key = key
+        self.key, self.suffix = key, suffix
 
     def fetch_args_kwargs_from_env(self, n: fx.Node) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """As fx's, with fx's immutable lists made plain: the model's own code may change them
@@ -59,9 +75,12 @@ class _Recorder(fx.Interpreter):
     def run_node(self, n: fx.Node) -> Any:
         result = super().run_node(n)
         if isinstance(result, torch.Tensor):
-            n.meta["shape"], n.meta["dtype"] = tuple(result.shape), result.dtype
+            n.meta["shape" + self.suffix], n.meta["dtype"] = tuple(result.shape), result.dtype
         elif _plain(result) and n.op not in ("placeholder", "output"):
             n.meta[self.key] = tuple(result) if isinstance(result, torch.Size) else result
+        elif isinstance(result, (tuple, list)) and any(isinstance(r, torch.Tensor) for r in result):
+            n.meta["items" + self.suffix] = tuple(  # nn.LSTM's (output, (h, c)), x.chunk(2)'s pieces
+                tuple(r.shape) if isinstance(r, torch.Tensor) else None for r in result)
         return result
 
 
@@ -86,9 +105,11 @@ def trace(model: nn.Module, input_shape: tuple[int, ...], name: str) -> fx.Graph
     """Trace ``model`` (in eval mode) and record every node's output shape in ``node.meta['shape']``.
 
     Nodes that compute plain constants from shapes (``x.shape[-2:]``, ``x.size(1)``) keep their value
-    in ``node.meta['value']``, so that a call taking them reads a constant. Where there are any, the
-    model is run a second time at batch 2, and a value that changes with the batch is dropped (it
-    stays a run-time value, which no layer takes): a spec never hard-codes a batch size.
+    in ``node.meta['value']``, so that a call taking them reads a constant. The model is run a second
+    time at batch 2: a value that changes with the batch is dropped (it stays a run-time value, which
+    no layer takes), and each node's shape there is kept in ``node.meta['shape_at_batch_2']``, so that
+    an operation that mixes the batch axis with the others (Swin's ``x.view(B * windows, ...)``) is
+    seen for what it is: a spec never hard-codes a batch size.
     """
     model = model.eval()
     try:
@@ -99,22 +120,19 @@ def trace(model: nn.Module, input_shape: tuple[int, ...], name: str) -> fx.Graph
     dtype = torch.long if takes_ids(gm) else torch.float32
     gm.meta["input_dtype"] = str(dtype).removeprefix("torch.")
     _run(gm, name, torch.zeros(1, *input_shape, dtype=dtype), "value")
-    folded = [n for n in gm.graph.nodes if "value" in n.meta]
-    if folded:
-        _run(gm, name, torch.zeros(2, *input_shape, dtype=dtype), "value_at_batch_2")
-        for n in folded:
-            if n.meta.pop("value_at_batch_2", None) != n.meta["value"]:
-                del n.meta["value"]
-                n.meta["batch_dependent"] = True
-        _run(gm, name, torch.zeros(1, *input_shape, dtype=dtype), "value_at_batch_1")  # shapes at batch 1
+    _run(gm, name, torch.zeros(2, *input_shape, dtype=dtype), "value_at_batch_2", "_at_batch_2")
+    for n in gm.graph.nodes:
+        if "value" in n.meta and n.meta.pop("value_at_batch_2", None) != n.meta["value"]:
+            del n.meta["value"]
+            n.meta["batch_dependent"] = True
     return gm
 
 
-def _run(gm: fx.GraphModule, name: str, x: torch.Tensor, key: str) -> None:
+def _run(gm: fx.GraphModule, name: str, x: torch.Tensor, key: str, suffix: str = "") -> None:
     shape = list(x.shape)
     with torch.no_grad():
         try:
-            guarded(f"{name}: the model on an input of shape {shape}", _Recorder(gm, key).run, x)
+            guarded(f"{name}: the model on an input of shape {shape}", _Recorder(gm, key, suffix).run, x)
         except ModelError as e:
             cause = e.__cause__ or e
             raise ModelError(f"{name}: the model does not run on an input of shape {shape}: {first_line(cause)}") from None
@@ -168,6 +186,8 @@ class Converter:
         self.layer_nodes: dict[str, fx.Node] = {}  # spec name → the node whose output it is
         self.unsupported: list[Unsupported] = []
         self.blocked: set[fx.Node] = set()  # unsupported nodes and everything computed from them
+        self.learned: dict[fx.Node, str] = {}  # a parameter read directly (get_attr), or expanded → its path
+        self.learned_layers: dict[str, str] = {}  # spec name → the parameter it holds (ViT's class token)
 
     def run(self) -> None:
         placeholders = [n for n in self.gm.graph.nodes if n.op == "placeholder"]
@@ -178,7 +198,8 @@ class Converter:
                     continue
                 self.blocked.add(node)  # its input is unsupported: listed only if it is too
                 if node.op not in ("output", "placeholder", "get_attr"):
-                    self.mapped(node)
+                    with contextlib.suppress(Exception):  # not NoLayer: the node itself may be fine
+                        self.mapped(node)
             except NoLayer as e:
                 self.blocked.add(node)
                 self.unsupported.append(Unsupported(
@@ -199,29 +220,94 @@ class Converter:
         elif "value" in node.meta or node.meta.get("batch_dependent"):
             return  # a value computed from shapes: a call that uses it reads it as a constant (or refuses)
         elif node.op == "get_attr":
-            raise NoLayer("uses a parameter or buffer directly, outside a supported module")
+            self.learned[node] = self.parameter(node)
+        elif any(a in self.learned for a in node.all_input_nodes):
+            self.learned_use(node)
+        elif not node.users and self.leftover(node):
+            return  # ``out, _ = self.lstm(x)``: an item nothing reads
         else:
             mapped = self.mapped(node)
             if not node.users:
                 raise NoLayer("its result is never used (an in-place operation the spec cannot follow)")
             self.emit(node, mapped)
 
+    @staticmethod
+    def leftover(node: fx.Node) -> bool:
+        """An item of a module's tuple or of a split that nothing reads."""
+        if node.op != "call_function" or node.target is not operator.getitem:
+            return False
+        source = node.args[0]
+        return isinstance(source, fx.Node) and ("tuple_layer" in source.meta or "pieces" in source.meta)
+
     def mapped(self, node: fx.Node) -> Mapped:
-        if node.op != "call_module":
-            return self.shaped(node, function_mapped(node))
-        module = self.modules[str(node.target)]
-        if len(node.args) != 1 or node.kwargs or not isinstance(node.args[0], fx.Node):
-            raise NoLayer("a module called with more than one input")
-        mapped = module_mapped(module, node.args[0])
+        try:
+            if node.op != "call_module":
+                return self.shaped(node, function_mapped(node))
+            module = self.modules[str(node.target)]
+            mapped = module_mapped(module, node, module_inputs(module, node))
+        except NoLayer as e:
+            if "batch" not in str(e):
+                batch_kept(node)  # a rule that read a batch-mixed shape as a per-sample one: say why
+            raise
         if self.calls.get(str(node.target), 0) and any(True for _ in module.parameters()):
             raise NoLayer("a module with parameters called twice shares its weights; a spec cannot")
         return self.shaped(node, mapped)
 
     @staticmethod
     def shaped(node: fx.Node, mapped: Mapped) -> Mapped:
+        if mapped.pieces is not None:
+            node.meta["pieces"], node.meta["pieces_of"] = mapped.pieces, mapped.inputs[0]
+            return mapped
         if node_shape(node) is None:
             raise NoLayer("its result is not one tensor")
+        batch_kept(node)
         return mapped
+
+    # ---- parameters used directly ----------------------------------------------------------------
+    def parameter(self, node: fx.Node) -> str:
+        """The path of the parameter a get_attr node reads (a buffer or a constant is refused)."""
+        path = str(node.target)
+        owner, _, attr = path.rpartition(".")
+        value = getattr(self.modules.get(owner), attr, None) if owner in self.modules else None
+        if not isinstance(value, nn.Parameter):
+            raise NoLayer("uses a buffer or a constant tensor directly, outside a supported module")
+        return path
+
+    def learned_use(self, node: fx.Node) -> None:
+        """A node that takes a parameter directly: ``self.class_token.expand(n, -1, -1)`` (still
+        the parameter), or a merge of it with the net's data, which a rule with ``learned`` takes:
+        ``x + self.pos_embedding`` (posembedding), ``self.layer_scale * x`` (layerscale),
+        ``torch.cat([token, x], dim=1)`` (classtoken)."""
+        sources = {self.learned[a] for a in node.all_input_nodes if a in self.learned}
+        if len(sources) > 1:
+            raise NoLayer(f"combines parameters {', '.join(sorted(sources))} directly")
+        path = next(iter(sources))
+        if op_name(node) in ("expand", "expand_as", "contiguous") and node.args[0] in self.learned:
+            self.learned[node] = path
+            return
+        merge = function_rule(node.op, node.target)
+        rule = next((r for r in RULES.values() if merge is not None and r.torch.learned == merge.type), None)
+        if rule is None:
+            raise NoLayer(f"uses the parameter '{path}' directly in an operation no layer expresses")
+        if path in self.learned_layers.values():
+            raise NoLayer(f"uses the parameter '{path}' a second time; a spec cannot share it")
+        if node_shape(node) is not None:
+            batch_kept(node)
+        bound = bind(node)
+        operands = [n for v in bound.values() for n in _operands(v)]
+        data = tuple(n for n in operands if n not in self.learned)
+        values = {k: v for k, v in bound.items() if not any(True for _ in _operands(v))}
+        values.update(extras(node, data, _learned=tuple(self.parameter_value(path).shape),
+                             _learned_first=operands[0] in self.learned))
+        mapped = self.shaped(node, checked(rule, values, data))
+        if not node.users:
+            raise NoLayer("its result is never used (an in-place operation the spec cannot follow)")
+        self.emit(node, mapped)
+        self.learned_layers[self.names[node]] = path
+
+    def parameter_value(self, path: str) -> nn.Parameter:
+        owner, _, attr = path.rpartition(".")
+        return getattr(self.modules[owner], attr)
 
     def emit(self, node: fx.Node, m: Mapped) -> None:
         for arg in m.inputs:
@@ -229,7 +315,7 @@ class Converter:
                 raise NoLayer(f"its input '{arg.name}' has no layer")
         inputs = [self.names[a] for a in m.inputs]
         base = self.base_name(node)
-        if m.alias:
+        if m.alias or m.pieces is not None:
             self.names[node] = inputs[0]
             return
         for i, (kind, args) in enumerate(m.layers):
@@ -268,6 +354,26 @@ class Converter:
             raise NoLayer(f"the model returns {type(node.args[0]).__name__}, not one tensor; a spec has one output")
         if not self.items or self.names[out] != self.items[-1]["name"]:
             raise NoLayer("the model's output is not its last layer")
+
+
+def batch_kept(node: fx.Node) -> None:
+    """Refuses a node whose batch axis is not its own first axis: batch 1 gives (1, ...) and batch 2
+    gives (2, ...) with the same per-sample shape (``x.view(b * c, h, w)`` mixes them)."""
+    shape, at_2 = node_shape(node), node.meta.get("shape_at_batch_2")
+    if shape is not None and (shape[0] != 1 or (at_2 is not None and tuple(at_2) != (2, *shape[1:]))):
+        raise NoLayer(
+            f"mixes the batch axis with the others (shape {list(shape)} at batch 1, "
+            f"{list(at_2 or ())} at batch 2); a spec is written per sample")
+
+
+def _operands(value: Any) -> Iterator[fx.Node]:
+    """The nodes in a bound argument (a node, or a list of them: ``torch.cat``'s tensors)."""
+    if isinstance(value, fx.Node):
+        if "value" not in value.meta:
+            yield value
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _operands(v)
 
 
 def only_tensor(out: Any) -> Any:

@@ -111,7 +111,13 @@ def check(spec: dict[str, Any], conv: Converter) -> None:
             raise ImportCheckError(
                 f"layer '{stats.name}': cnncalc gives shape {list(stats.output_shape)}, "
                 f"torch {list(node_shape(node) or ())}")
-        if node.op == "call_module":
+        if stats.name in conv.learned_layers:
+            numel = conv.parameter_value(conv.learned_layers[stats.name]).numel()
+            if stats.params != numel:
+                raise ImportCheckError(
+                    f"layer '{stats.name}': cnncalc counts {stats.params:,} parameters, torch's "
+                    f"'{conv.learned_layers[stats.name]}' has {numel:,}")
+        elif node.op == "call_module":
             numel = sum(p.numel() for p in conv.modules[str(node.target)].parameters())
             if stats.params != numel:
                 raise ImportCheckError(
@@ -121,9 +127,10 @@ def check(spec: dict[str, Any], conv: Converter) -> None:
 def unused_warnings(model: nn.Module, conv: Converter) -> list[str]:
     """A note when some parameters belong to modules that the traced forward pass never calls."""
     called = set(conv.calls)
+    direct = set(conv.learned_layers.values())  # read directly: ViT's class token
     unused = sum(
         p.numel() for n, p in model.named_parameters()
-        if not any(n.startswith(f"{m}.") for m in called)
+        if n not in direct and not any(n.startswith(f"{m}.") for m in called)
     )
     if not unused:
         return []
