@@ -530,7 +530,19 @@ def _shuffle(walk: _Walk, s: LayerStats, ins: list[tuple[int, ...]], out: tuple[
     return lambda box: [tuple(scaled(box[a], u, d, x[1 + a]) for a in range(nd))]
 
 
+def _slice(walk: _Walk, s: LayerStats, ins: list[tuple[int, ...]], out: tuple[int, ...]) -> Mapper:
+    """A range of channels: the same units; a range of a spatial axis: output o reads start + o·step."""
+    x = ins[0]
+    axis, kept = RULES["slice"].indices(s.args, x)  # type: ignore[attr-defined]
+    if axis == 0:
+        return _same
+    geo = [(1, 1, 0, 1)] * (len(x) - 1)
+    geo[axis - 1] = (1, kept.step, -kept.start, 1)
+    return walk.windows(x, geo)
+
+
 _SPECIAL: dict[str, Callable[[_Walk, LayerStats, list[tuple[int, ...]], tuple[int, ...]], Mapper]] = {
+    "slice": _slice,
     "conv": _conv,
     "locallyconnected": _conv,
     "maxpool": _pool,

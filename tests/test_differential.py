@@ -402,6 +402,22 @@ def d_select(draw: Any, x: Shape):
     return {"dim": dim if draw(st.booleans()) else dim - len(x) - 1, "index": index}, x[: dim - 1] + x[dim:]
 
 
+def d_slice(draw: Any, x: Shape):
+    dim = draw(st.integers(1, len(x)))
+    n = x[dim - 1]
+    first = draw(st.integers(0, n - 1))
+    start = first - n if draw(st.booleans()) else first  # negatives count from the end
+    end = draw(st.one_of(st.none(), st.integers(first + 1, n + 2)))
+    if end is not None and end < n and draw(st.booleans()):
+        end -= n
+    step = draw(st.integers(1, 3))
+    kept = len(range(n)[slice(start, end, step)])  # Python's own slicing is the reference for the shape
+    args = {"dim": dim if draw(st.booleans()) else dim - len(x) - 1, "start": start, "step": step}
+    if end is not None:
+        args["end"] = end
+    return args, (*x[: dim - 1], kept, *x[dim:])
+
+
 def d_classtoken(draw: Any, x: Shape):
     return None if len(x) != 2 else ({}, (x[0] + 1, x[1]))
 
@@ -458,6 +474,7 @@ SINGLE: dict[str, Callable[[Any, Shape], Any]] = {
     "reshape": d_reshape,
     "permute": d_permute,
     "select": d_select,
+    "slice": d_slice,
     "classtoken": d_classtoken,
     "posembedding": d_elementwise(),
     "layerscale": d_layerscale,
@@ -696,6 +713,8 @@ WILD_ARGS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "reshape": lambda draw: {"shape": draw(st.lists(st.sampled_from([-1, 1, 2, 3, 4, 6, 12]), min_size=1, max_size=3))},
     "permute": lambda draw: {"dims": draw(st.permutations(list(range(draw(st.integers(1, 4))))))},
     "select": lambda draw: {"dim": draw(st.integers(-4, 3)), "index": draw(st.integers(-3, 3))},
+    "slice": lambda draw: {"dim": draw(st.integers(-4, 3)), "start": draw(st.integers(-4, 4)),
+                           "end": draw(st.one_of(st.none(), st.integers(-4, 6))), "step": draw(st.integers(0, 3))},
     "layerscale": lambda draw: {"dim": draw(st.integers(-4, 3))},
     "stochasticdepth": lambda draw: {"p": draw(st.sampled_from([0.0, 0.5]))},
 }

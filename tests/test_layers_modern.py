@@ -267,6 +267,28 @@ def test_reshape_permute_select():
     assert analyse([3, 4, 5], {"permute": {"dims": [0, 2, 3, 1]}}).output_shape[1:] == tuple(x.permute(0, 2, 3, 1).shape[1:])
 
 
+@pytest.mark.parametrize("shape,item,index", [
+    ([116, 28, 28], {"slice": {"end": 58}}, (slice(None), slice(0, 58))),  # ShuffleNet's x.chunk(2, dim=1)[0]
+    ([116, 28, 28], {"slice": {"start": 58}}, (slice(None), slice(58, None))),
+    ([56, 56, 96], {"slice": {"dim": 1, "start": 1, "step": 2}}, (slice(None), slice(1, None, 2))),  # Swin's x[:, 1::2]
+    ([56, 56, 96], {"slice": {"dim": 2, "step": 2}}, (slice(None), slice(None), slice(0, None, 2))),
+    ([10, 7], {"slice": {"dim": -1, "start": -3, "end": -1}}, (Ellipsis, slice(-3, -1))),
+    ([10, 7], {"slice": {"start": 2, "end": 100, "step": 3}}, (slice(None), slice(2, 100, 3))),
+])
+def test_slice_is_python_slicing(shape, item, index):
+    x = torch.randn(2, *shape)
+    got = analyse(shape, item)
+    assert got.output_shape[1:] == tuple(x[index].shape[1:])
+    assert got.params == got.macs == got.flops == 0
+
+
+def test_slice_that_keeps_nothing_is_refused():
+    with pytest.raises(cnncalc.SpecError, match="keep no index"):
+        analyse([4, 6], {"slice": {"start": 5, "end": 2}})
+    with pytest.raises(cnncalc.SpecError, match="not a non-batch axis"):
+        analyse([4, 6], {"slice": {"dim": 0}})
+
+
 def test_learned_tensors_of_vit_and_convnext():
     assert analyse([196, 768], "classtoken").params == 768  # torchvision ViT: class_token (1, 1, 768)
     assert analyse([196, 768], "classtoken").output_shape == (1, 197, 768)

@@ -162,6 +162,18 @@ def draw_pad(d: st.DataObject, net: Net) -> bool:
     return net.add({"pad": {"padding": sides, "mode": mode}}, lambda x: F.pad(x, sides, mode=torch_mode))
 
 
+def draw_slice(d: st.DataObject, net: Net) -> bool:
+    """x[:, a:b], x[:, :, a:b:s] or x[..., a:b:s]: channels or one spatial axis, Python's slicing."""
+    shape = net.shapes[net.last]
+    dim = d.draw(st.integers(1, 3))
+    n = shape[dim - 1]
+    start = d.draw(st.integers(0, n - 1))
+    end = d.draw(st.integers(start + 1, n))
+    step = 1 if dim == 1 else d.draw(st.integers(1, 3))
+    index = (slice(None),) * dim + (slice(start, end, step),)
+    return net.add({"slice": {"dim": dim, "start": start, "end": end, "step": step}}, lambda x: x[index])
+
+
 def draw_shuffle(d: st.DataObject, net: Net) -> bool:
     r = d.draw(st.integers(2, 3))
     if d.draw(st.booleans()):
@@ -209,7 +221,7 @@ def draw_join(d: st.DataObject, net: Net) -> bool:
     return net.add({"concat": {"dim": dim}}, lambda x, y: torch.cat([x, y], dim), [a, b])
 
 
-STEPS = [draw_conv, draw_pool, draw_transposed, draw_upsample, draw_pad, draw_shuffle, draw_join]
+STEPS = [draw_conv, draw_pool, draw_transposed, draw_upsample, draw_pad, draw_shuffle, draw_slice, draw_join]
 
 
 def torch_support(net: Net, side: tuple[int, int], unit: tuple[int, int]) -> set[tuple[int, int]]:

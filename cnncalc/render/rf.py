@@ -173,7 +173,7 @@ def region_lines(t: Trace) -> list[str]:
     layer = term_text(g.name)
     head = f"unit ({where}) of layer '{layer}'" if r.unit else f"every unit of layer '{layer}'"
     if g.field is None:
-        return [f"{head} (output {_dims(g.spatial)}): no affine field past an upsample or pixel shuffle",
+        return [f"{head} (output {_dims(g.spatial)}): no affine field (past an upsample, a pixel shuffle or a strided slice)",
                 *_exact_lines(t, names)]
     if r.seen is None:
         return [f"{head} sees the whole input (a global field)", *_exact_lines(t, names)]
