@@ -16,7 +16,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import yaml  # noqa: E402
-from _support import require_torchvision  # noqa: E402
+from _support import ROOT, require_torchvision  # noqa: E402
 from click.testing import CliRunner  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
@@ -33,11 +33,20 @@ from cnncalc.torch.importer import (  # noqa: E402
 )
 
 
-def torch_counts(model: nn.Module, shape: tuple[int, ...]) -> tuple[int, int]:
-    """(parameters, MACs) measured by torch: numel, and FlopCounterMode's flops / 2."""
+def torch_counts(model: nn.Module, shape: tuple[int, ...], dtype: torch.dtype = torch.float32) -> tuple[int, int]:
+    """(parameters, MACs) measured by torch: numel, and FlopCounterMode's flops / 2, with
+    nn.MultiheadAttention's fast path off and attention on its math backend (on the fast path
+    FlopCounterMode sees none of attention's matmuls: docs/conventions.md)."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
     params = sum(p.numel() for p in model.parameters())
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        model.eval()(torch.zeros(1, *shape))
+    fast = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter, torch.no_grad():
+            model.eval()(torch.zeros(1, *shape, dtype=dtype))
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fast)
     return params, counter.get_total_flops() // 2
 
 
@@ -569,15 +578,159 @@ def test_cli_with_a_broken_torchvision(monkeypatch):
         "pip install torchvision"]
 
 
+# ---- transformer-era plumbing: views, indexing, tuples, parameters used directly ----------------------
+class ViTish(nn.Module):
+    """torchvision's VisionTransformer in small: patchify, class token, position embedding, attention
+    called as attn(x, x, x), the class token read out with x[:, 0]."""
+
+    def __init__(self, e: int = 32, heads: int = 4, patch: int = 4, image: int = 16):
+        super().__init__()
+        self.e = e
+        self.conv_proj = nn.Conv2d(3, e, patch, patch)
+        self.class_token = nn.Parameter(torch.zeros(1, 1, e))
+        self.pos_embedding = nn.Parameter(torch.randn(1, (image // patch) ** 2 + 1, e))
+        self.ln_1 = nn.LayerNorm(e)
+        self.self_attention = nn.MultiheadAttention(e, heads, batch_first=True)
+        self.ln = nn.LayerNorm(e, eps=1e-6)
+        self.head = nn.Linear(e, 10)
+
+    def forward(self, x):
+        n = x.shape[0]
+        x = self.conv_proj(x).reshape(n, self.e, -1).permute(0, 2, 1)
+        x = torch.cat([self.class_token.expand(n, -1, -1), x], dim=1)
+        x = x + self.pos_embedding
+        y = self.ln_1(x)
+        y, _ = self.self_attention(y, y, y, need_weights=False)
+        return self.head(self.ln(x + y)[:, 0])
+
+
+def test_a_small_vit_imports_layer_by_layer():
+    model = ViTish()
+    spec = import_model(model, (3, 16, 16)).spec
+    assert spec["layers"] == [
+        {"conv": {"out": 32, "kernel": 4, "stride": 4}, "name": "conv_proj"},
+        {"reshape": {"shape": [32, 16]}, "name": "reshape"},
+        {"permute": {"dims": [0, 2, 1]}, "name": "permute"},
+        {"classtoken": None, "name": "cat"},
+        {"posembedding": None, "name": "add"},
+        {"layernorm": None, "name": "ln_1"},
+        {"multiheadattention": {"heads": 4, "embed": 32}, "name": "self_attention"},
+        {"add": None, "name": "add_1", "from": ["add", "self_attention"]},
+        {"layernorm": {"eps": 1e-6}, "name": "ln"},
+        {"select": None, "name": "getitem"},
+        {"linear": {"out": 10}, "name": "head"},
+    ]
+    totals = cnncalc.analyze(spec).totals
+    assert (totals.params, totals.macs) == torch_counts(model, (3, 16, 16))
+    # by hand: conv 3·16·32 + 32; token 32; positions 17·32; 2 norms 4·32; attention 4·32² + 4·32; head 330
+    assert totals.params == 1568 + 32 + 544 + 128 + 4224 + 330
+    # conv 16·32·48; attention 4·17·32² + 2·17²·32 (T = 17 tokens); head 320
+    assert totals.macs == 16 * 32 * 48 + 4 * 17 * 32**2 + 2 * 17**2 * 32 + 320
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """As torchvision's ConvNeXt (and timm): over the channels at each position."""
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps).permute(0, 3, 1, 2)
+
+
+class CNBlock(nn.Module):
+    """ConvNeXt's block: depthwise conv, channels-last LayerNorm and MLP, a (C, 1, 1) layer scale."""
+
+    def __init__(self, c: int = 16):
+        super().__init__()
+        self.dw = nn.Conv2d(c, c, 7, padding=3, groups=c)
+        self.norm = nn.LayerNorm(c, eps=1e-6)
+        self.fc1, self.act, self.fc2 = nn.Linear(c, 4 * c), nn.GELU(), nn.Linear(4 * c, c)
+        self.layer_scale = nn.Parameter(torch.full((c, 1, 1), 1e-6))
+
+    def forward(self, x):
+        y = self.dw(x).permute(0, 2, 3, 1)
+        y = self.fc2(self.act(self.fc1(self.norm(y)))).permute(0, 3, 1, 2)
+        y = self.layer_scale * y
+        y += x
+        return y
+
+
+def test_a_small_convnext_imports_with_layernorm2d_and_layer_scale():
+    model = nn.Sequential(nn.Conv2d(3, 16, 4, 4), LayerNorm2d(16, eps=1e-6), CNBlock(16))
+    layers = import_model(model, (3, 32, 32)).spec["layers"]
+    assert layers[1] == {"layernorm": {"over": "channels", "eps": 1e-6}, "name": "1"}
+    assert {"layerscale": None, "name": "2.mul"} in layers
+    assert {"permute": {"dims": [0, 2, 3, 1]}, "name": "2.permute"} in layers
+    spec = {"input": [3, 32, 32], "layers": layers}
+    report = cnncalc.analyze(spec)
+    assert report.layer("2.mul").params == 16
+    assert (report.totals.params, report.totals.macs) == torch_counts(model, (3, 32, 32))
+
+
+def test_an_lstm_reads_item_0_of_its_tuple():
+    """nn.LSTM returns (output, (h, c)); ``out, _ = self.lstm(x)`` reads the output."""
+    model = Fn(lambda x, emb, lstm, fc: fc(lstm(emb(x))[0]), nn.Embedding(50, 16), nn.LSTM(16, 32, batch_first=True),
+               nn.Linear(32, 50))
+    spec = import_model(model, (7,)).spec
+    assert [next(iter(item)) for item in spec["layers"]] == ["embedding", "lstm", "linear"]
+    totals = cnncalc.analyze(spec).totals
+    assert totals.params == 50 * 16 + 4 * (32 * (16 + 32) + 2 * 32) + 32 * 50 + 50 == sum(p.numel() for p in model.parameters())
+
+
+def test_the_hidden_state_of_an_lstm_has_no_layer():
+    model = Fn(lambda x, lstm: lstm(x)[1][0], nn.LSTM(4, 8, batch_first=True))
+    with pytest.raises(UnsupportedOps, match="1 operation"):
+        import_model(model, (5, 4))
+
+
+@pytest.mark.parametrize(("module", "mode"), [
+    (nn.ReflectionPad2d((1, 2, 3, 0)), "reflect"), (nn.ReplicationPad2d(1), "replicate"),
+    (nn.CircularPad2d(2), "circular"), (nn.ReflectionPad1d(2), "reflect"), (nn.ReplicationPad3d(1), "replicate"),
+])
+def test_a_padding_module_keeps_its_mode(module, mode):
+    """ReflectionPad2d has no ``mode`` attribute: its class says it (it was imported as zeros)."""
+    shape = {1: (2, 9), 2: (2, 9, 9), 3: (2, 5, 5, 5)}[len(module.padding) // 2]
+    (layer,) = import_model(nn.Sequential(module), shape).spec["layers"]
+    assert layer["pad"]["mode"] == mode
+
+
+def test_a_parameter_used_twice_or_in_an_unknown_way_is_refused():
+    class Twice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.p = nn.Parameter(torch.zeros(1, 4, 1, 1))
+
+        def forward(self, x):
+            return (x * self.p) * self.p
+
+    class Odd(Twice):
+        def forward(self, x):
+            return x + self.p.exp()
+
+    with pytest.raises(UnsupportedOps) as info:
+        import_model(Twice(), (4, 3, 3))
+    assert "a second time" in info.value.items[0].reason
+    with pytest.raises(UnsupportedOps) as info:
+        import_model(Odd(), (4, 3, 3))
+    assert "'p' directly in an operation no layer expresses" in info.value.items[0].reason
+
+
+def test_a_view_that_mixes_the_batch_axis_says_so():
+    """At batch 1, x.view(b * c, h, w) looks per-sample; the run at batch 2 shows what it is."""
+    with pytest.raises(UnsupportedOps) as info:
+        import_model(Fn(lambda x: x.view(x.shape[0] * x.shape[1], 4, 4).relu()), (3, 4, 4))
+    assert info.value.items[0].reason.startswith("mixes the batch axis with the others (shape [3, 4, 4] at batch 1")
+
+
 # ---- torchvision (marked: CI's torchvision environment runs these) ----------------------------------
 ROUND_TRIP = [
     "alexnet", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
     "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "wide_resnet50_2",
     "googlenet", "inception_v3", "densenet121", "densenet161", "densenet169", "densenet201",
     "mobilenet_v2", "mobilenet_v3_small", "squeezenet1_0", "squeezenet1_1", "mnasnet0_5",
-    "regnet_y_400mf", "efficientnet_b0",
+    "regnet_y_400mf", "efficientnet_b0", "vit_b_32",
 ]
 SMALL_INPUTS = {
+    "convnext_tiny": (3, 64, 64), "shufflenet_v2_x0_5": (3, 64, 64),
     "r3d_18": (3, 4, 32, 32), "mc3_18": (3, 4, 32, 32), "r2plus1d_18": (3, 4, 32, 32),
     "lraspp_mobilenet_v3_large": (3, 64, 64), "deeplabv3_mobilenet_v3_large": (3, 64, 64), "fcn_resnet50": (3, 64, 64),
 }
@@ -598,6 +751,19 @@ def test_torchvision_round_trip(name):
     assert (totals.params, totals.macs) == torch_counts(model, shape)
     assert totals.buffers == torch_buffers(model)
     assert yaml.safe_load(to_yaml(spec)) == spec
+
+
+@pytest.mark.torchvision
+def test_vit_b_16_imports_as_torchvision_publishes_it():
+    """torchvision's documented figures for ViT-B/16: 86,567,656 parameters, 17.564 GFLOPS (MACs),
+    which FlopCounterMode sees only with attention written out; the shipped spec says the same."""
+    require_torchvision()
+    model, _, shape = load_model("torchvision:vit_b_16")
+    totals = cnncalc.analyze(import_model(model, shape, "vit_b_16").spec).totals
+    assert totals.params == 86_567_656
+    assert round(totals.macs / 1e9, 3) == 17.564
+    shipped = cnncalc.analyze(str(ROOT / "specs" / "vit_b_16.yaml")).totals
+    assert (shipped.params, shipped.macs) == (totals.params, totals.macs)
 
 
 @pytest.mark.torchvision
