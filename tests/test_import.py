@@ -666,6 +666,29 @@ def test_a_small_convnext_imports_with_layernorm2d_and_layer_scale():
     assert (report.totals.params, report.totals.macs) == torch_counts(model, (3, 32, 32))
 
 
+@pytest.mark.parametrize("norm_first", [False, True])
+@pytest.mark.parametrize("activation", ["relu", "gelu"])
+def test_a_transformer_encoder_imports_through_its_plain_computation(norm_first, activation):
+    """nn.TransformerEncoder(Layer)'s forward cannot be traced (it tests for its fused fast path);
+    its documented computation is: attention, add, norm, feed-forward, add, norm (norm first or last)."""
+    layer = nn.TransformerEncoderLayer(32, 4, 64, batch_first=True, norm_first=norm_first, activation=activation)
+    model = nn.Sequential(nn.Linear(16, 32), nn.TransformerEncoder(layer, 2, enable_nested_tensor=False), nn.Linear(32, 5))
+    spec = import_model(model, (10, 16)).spec
+    types = [next(iter(item)) for item in spec["layers"]]
+    assert types.count("multiheadattention") == 2 and types.count("layernorm") == 4 and types.count(activation) == 2
+    totals = cnncalc.analyze(spec).totals
+    assert (totals.params, totals.macs) == torch_counts(model, (10, 16))
+    # by hand, T = 10, E = 32, feed-forward 64: per layer 4·T·E² + 2·T²·E + 2·T·E·64; the two linears
+    assert totals.macs == 2 * (4 * 10 * 32**2 + 2 * 10**2 * 32 + 2 * 10 * 32 * 64) + 10 * 16 * 32 + 10 * 32 * 5
+
+
+def test_a_transformer_encoder_called_with_a_mask_is_refused():
+    layer = nn.TransformerEncoderLayer(8, 2, 16, batch_first=True)
+    mask = torch.zeros(5, 5, dtype=torch.bool)
+    with pytest.raises(ModelError, match="called with masks"):
+        import_model(Fn(lambda x, enc: enc(x, src_mask=mask), layer), (5, 8))
+
+
 def test_an_lstm_reads_item_0_of_its_tuple():
     """nn.LSTM returns (output, (h, c)); ``out, _ = self.lstm(x)`` reads the output."""
     model = Fn(lambda x, emb, lstm, fc: fc(lstm(emb(x))[0]), nn.Embedding(50, 16), nn.LSTM(16, 32, batch_first=True),

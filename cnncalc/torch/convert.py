@@ -9,8 +9,9 @@ in :mod:`.mapping`, derived from the layer rules.
 from __future__ import annotations
 
 import contextlib
+import functools
 import operator
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,11 +52,56 @@ class Unsupported:
 
 
 # ---- tracing ---------------------------------------------------------------------------------------
+def _encoder_layer(m: nn.TransformerEncoderLayer, src: Any) -> Any:
+    """nn.TransformerEncoderLayer's documented computation without masks (its own forward chooses a
+    fused fast path with tests torch.fx cannot trace; in eval mode both give the same output)."""
+    if m.norm_first:
+        x = src + m._sa_block(m.norm1(src), None, None)
+        return x + m._ff_block(m.norm2(x))
+    x = m.norm1(src + m._sa_block(src, None, None))
+    return m.norm2(x + m._ff_block(x))
+
+
+def _encoder(m: nn.TransformerEncoder, src: Any) -> Any:
+    """nn.TransformerEncoder without masks: its layers in turn, then its norm."""
+    x = src
+    for layer in m.layers:
+        x = layer(x)
+    return x if m.norm is None else m.norm(x)
+
+
+# torch.nn modules whose forward torch.fx cannot trace, and the same computation written plainly;
+# used where the module is called on one tensor and no mask (a call with masks stays one node, refused)
+PLAIN_FORWARDS: dict[type[nn.Module], Callable[..., Any]] = {
+    nn.TransformerEncoderLayer: _encoder_layer,
+    nn.TransformerEncoder: _encoder,
+}
+
+
+def _plain_forward(m: nn.Module) -> Callable[..., Any] | None:
+    """The plain forward of ``m``'s class, unless a subclass overrides ``forward``."""
+    for cls, plain in PLAIN_FORWARDS.items():
+        if isinstance(m, cls) and type(m).forward is cls.forward:
+            return plain
+    return None
+
+
 class _Tracer(fx.Tracer):
-    """torch.fx's tracer, with every module of a mapped class a leaf (subclasses included)."""
+    """torch.fx's tracer, with every module of a mapped class a leaf (subclasses included), and the
+    modules of :data:`PLAIN_FORWARDS` traced through their plain computation."""
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
+        if _plain_forward(m) is not None:
+            return False
         return is_leaf(m) or super().is_leaf_module(m, module_qualified_name)
+
+    def call_module(self, m: nn.Module, forward: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        plain = _plain_forward(m)
+        if plain is not None:
+            if len(args) != 1 or any(v is not None for k, v in kwargs.items() if k != "is_causal"):
+                raise ModelError(f"{type(m).__name__} is called with masks; cnncalc imports it without")
+            forward = functools.partial(plain, m)
+        return super().call_module(m, forward, args, kwargs)
 
 
 class _Recorder(fx.Interpreter):
