@@ -27,7 +27,7 @@ import torch
 
 from cnncalc.spec import parse_spec
 from cnncalc.torch.bench import Clock, Runner, Settings, measure
-from cnncalc.torch.build import build
+from cnncalc.torch.builder import build
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 

@@ -57,7 +57,7 @@ def main() -> int:
         return 2
     from cnncalc.spec import parse_spec
     from cnncalc.torch.bench import Runner, Settings, bench
-    from cnncalc.torch.build import build
+    from cnncalc.torch.builder import build
 
     s = Settings(batches=(args.batch,), device="cuda", dtype="bfloat16", channels_last=True, warmup=10,
                  min_time=args.min_time)

@@ -29,8 +29,8 @@ from hypothesis import strategies as st  # noqa: E402
 
 from cnncalc import SpecError, analyze, parse_spec  # noqa: E402
 from cnncalc.layers import RULES  # noqa: E402
-from cnncalc.torch.build import build  # noqa: E402
-from cnncalc.torch.verify import measure  # noqa: E402
+from cnncalc.torch.builder import build  # noqa: E402
+from cnncalc.torch.verification import measure  # noqa: E402
 
 SCALE = float(os.environ.get("CNNCALC_DIFF_EXAMPLES", "1"))
 BATCH = 2  # a batch above 1 catches rules that confuse the batch axis with another one
@@ -418,6 +418,17 @@ def d_slice(draw: Any, x: Shape):
     return args, (*x[: dim - 1], kept, *x[dim:])
 
 
+def d_relativeattention(draw: Any, x: Shape):
+    """MaxViT's attention: [G, P, D] with P = p·p tokens per partition, head_dim dividing D."""
+    if len(x) != 3 or round(x[1] ** 0.5) ** 2 != x[1]:
+        return None
+    head_dim = draw(st.sampled_from([h for h in range(1, x[2] + 1) if x[2] % h == 0]))
+    args: dict[str, Any] = {"head_dim": head_dim}
+    if draw(st.booleans()):
+        args["partition"] = round(x[1] ** 0.5)
+    return args, x
+
+
 def d_classtoken(draw: Any, x: Shape):
     return None if len(x) != 2 else ({}, (x[0] + 1, x[1]))
 
@@ -475,6 +486,7 @@ SINGLE: dict[str, Callable[[Any, Shape], Any]] = {
     "permute": d_permute,
     "select": d_select,
     "slice": d_slice,
+    "relativeattention": d_relativeattention,
     "classtoken": d_classtoken,
     "posembedding": d_elementwise(),
     "layerscale": d_layerscale,
@@ -494,6 +506,7 @@ FOCUS_INPUTS: dict[str, Any] = {
     "instancenorm": st.tuples(st.integers(1, 4), st.integers(2, 9)),
     "dropout3d": st.tuples(st.integers(1, 4), st.integers(1, 4), st.integers(1, 4), st.integers(1, 4)),
     "embedding": st.tuples(st.integers(1, 12)),
+    "relativeattention": st.tuples(st.integers(1, 3), st.sampled_from([1, 4, 9]), st.sampled_from([2, 4, 6, 8])),
 }
 MERGES = ("add", "mul", "concat")
 WINDOWED = (  # need spatial axes
@@ -715,6 +728,8 @@ WILD_ARGS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "select": lambda draw: {"dim": draw(st.integers(-4, 3)), "index": draw(st.integers(-3, 3))},
     "slice": lambda draw: {"dim": draw(st.integers(-4, 3)), "start": draw(st.integers(-4, 4)),
                            "end": draw(st.one_of(st.none(), st.integers(-4, 6))), "step": draw(st.integers(0, 3))},
+    "relativeattention": lambda draw: {"head_dim": draw(st.integers(1, 4)),
+                                       **({"partition": draw(st.integers(1, 3))} if draw(st.booleans()) else {})},
     "layerscale": lambda draw: {"dim": draw(st.integers(-4, 3))},
     "stochasticdepth": lambda draw: {"p": draw(st.sampled_from([0.0, 0.5]))},
 }

@@ -497,3 +497,20 @@ def test_concat_of_one_input_is_the_identity(tmp_path: Path):
     assert "cat = torch.cat([x], dim=1)" in text
     model = _load_text(text, tmp_path / "dense1.py").Dense1()
     assert tuple(model(torch.zeros(1, 4, 6, 6)).shape) == report.layers[-1].output_shape
+
+
+def test_export_does_not_import_torch(tmp_path):
+    """Writing PyTorch source needs no torch: the real CLI in a fresh process leaves it unimported
+    (importing torch was most of export's time on a big net)."""
+    out = tmp_path / "net.py"
+    code = (
+        "import sys\n"
+        "from cnncalc.cli import main\n"
+        f"sys.argv = ['cnncalc', 'export', {str(ROOT / 'specs' / 'resnet50.yaml')!r}, '-o', {str(out)!r}]\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\nelse:\n    code = 0\n"
+        "assert 'torch' not in sys.modules, 'torch imported'\n"
+        "sys.exit(code)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/")
+    assert res.returncode == 0, res.stderr
+    assert "class " in out.read_text(encoding="utf-8")

@@ -93,6 +93,9 @@ CASES = {
     "embedding": [([50], {"embedding": {"num": 100, "dim": 32}}, [50, 32], 3200, 0, 0)],
     # 4·E² + 4·E params; 4·T·E² + 2·T²·E MACs
     "multiheadattention": [([10, 16], {"multiheadattention": {"heads": 4}}, [10, 16], 4 * 256 + 64, 0, 4 * 10 * 256 + 2 * 100 * 16)],
+    # MaxViT: 4·D² + 4·D + (2p − 1)²·h params, P² buffers, 4·G·P·D² + 2·G·P²·D MACs
+    "relativeattention": [([4, 49, 64], {"relativeattention": {"head_dim": 32}}, [4, 49, 64],
+                           4 * 64 * 64 + 4 * 64 + 13 * 13 * 2, 49 * 49, 4 * 4 * 49 * 64 * 64 + 2 * 4 * 49 * 49 * 64)],
     "reshape": [([768, 14, 14], {"reshape": {"shape": [768, -1]}}, [768, 196], 0, 0, 0)],
     "permute": [([768, 196], {"permute": {"dims": [0, 2, 1]}}, [196, 768], 0, 0, 0)],
     "select": [([197, 768], {"select": {"dim": 1, "index": 0}}, [768], 0, 0, 0)],

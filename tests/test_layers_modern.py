@@ -109,7 +109,7 @@ def test_locally_connected_counts_by_hand():
 def test_locally_connected_module_equals_a_loop_over_positions(stride, padding):
     """The module the spec builds (unfold + einsum) computes what a loop over positions computes, and
     has the analysis's parameter count."""
-    from cnncalc.torch.build import build
+    from cnncalc.torch.builder import build
 
     spec = {"input": [3, 9, 8], "layers": [
         {"locallyconnected": {"out": 4, "kernel": 3, "stride": stride, "padding": padding}, "name": "lc"}]}

@@ -17,9 +17,9 @@ from cnncalc.cli import cli  # noqa: E402
 from cnncalc.layers import RULES  # noqa: E402
 from cnncalc.layers.base import Inferred  # noqa: E402
 from cnncalc.layers.dense import Linear  # noqa: E402
-from cnncalc.torch.build import build  # noqa: E402
+from cnncalc.torch.builder import build  # noqa: E402
 from cnncalc.torch.names import python_names  # noqa: E402
-from cnncalc.torch.verify import Refused, verify  # noqa: E402
+from cnncalc.torch.verification import Refused, verify  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted((ROOT / "specs").glob("*.yaml"))

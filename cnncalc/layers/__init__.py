@@ -20,8 +20,10 @@ from .norms import GroupNorm, InstanceNorm, LayerNorm
 from .pad import Pad
 from .pool import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, MaxPool
 from .recurrent import GRU, LSTM, RNN
+from .relattention import RelativeAttention
 from .tensor import ClassToken, Embedding, LayerScale, Permute, PosEmbedding, Reshape, Select, Slice
 from .upsample import PixelShuffle, PixelUnshuffle, Upsample
+from .window import PatchMerge, WindowAttention
 
 RULE_CLASSES: tuple[type[Rule], ...] = (
     Conv, ConvTranspose, MaxPool, AvgPool, AdaptiveAvgPool, AdaptiveMaxPool, Linear, Flatten, BatchNorm,
@@ -32,7 +34,7 @@ RULE_CLASSES: tuple[type[Rule], ...] = (
     LayerNorm, GroupNorm, InstanceNorm,
     RNN, LSTM, GRU,
     Embedding,
-    MultiheadAttention,
+    MultiheadAttention, WindowAttention, PatchMerge, RelativeAttention,
     Reshape, Permute, Select, Slice, ClassToken, PosEmbedding, LayerScale,
     Dropout2d, Dropout3d, StochasticDepth, DropPath,
 )

@@ -58,14 +58,15 @@ def _inputs(rule: Rule) -> str:
 
 
 def _ranked(names: Iterable[str]) -> list[str]:
-    """``Conv1d, Conv2d, Conv3d`` → ``Conv1d/2d/3d`` (one entry per family, in first-seen order)."""
-    out: dict[str, list[str]] = {}
+    """``Conv1d, Conv2d, Conv3d`` → ``Conv1d/2d/3d`` (one entry per family, in first-seen order; a
+    bare name stays apart from its ranked family: ``ShiftedWindowAttention``, ``…Attention3d``)."""
+    out: dict[tuple[str, bool], list[str]] = {}
     for n in names:
         if n[-2:] in ("1d", "2d", "3d") and n[-3:-2] != "_":
-            out.setdefault(n[:-2], []).append(n[-2:])
+            out.setdefault((n[:-2], True), []).append(n[-2:])
         else:
-            out.setdefault(n, [])
-    return [f"{base}{'/'.join(ranks)}" if ranks else base for base, ranks in out.items()]
+            out.setdefault((n, False), [])
+    return [f"{base}{'/'.join(ranks)}" if ranks else base for (base, _), ranks in out.items()]
 
 
 def torch_side(rule: Rule) -> str:

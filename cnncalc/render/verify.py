@@ -1,4 +1,4 @@
-"""Renderings of a :class:`~cnncalc.torch.verify.Verification` (``cnncalc verify``): text and JSON.
+"""Renderings of a :class:`~cnncalc.torch.verification.Verification` (``cnncalc verify``): text and JSON.
 
 Imports no torch. Names a spec wrote pass through :func:`~cnncalc.render.safe.term_text`.
 """
@@ -12,7 +12,7 @@ from . import int_text, json_document, plain_int
 from .safe import term_text
 
 if TYPE_CHECKING:
-    from ..torch.verify import Row, Verification
+    from ..torch.verification import Row, Verification
 
 FIELDS = ("shape", "params", "buffers", "macs")
 HEAD = ("layer", "type", "shape", "params", "buffers", "MACs", "")

@@ -1,24 +1,32 @@
 """The PyTorch bridge (optional: ``pip install 'cnncalc[torch]'``).
 
-* :func:`build` turns a spec into a real ``torch.nn.Module`` (:mod:`cnncalc.torch.build`);
+* :func:`build` turns a spec into a real ``torch.nn.Module`` (:mod:`cnncalc.torch.builder`);
 * :func:`verify` checks the analysis against that module, layer by layer
-  (:mod:`cnncalc.torch.verify`);
+  (:mod:`cnncalc.torch.verification`);
 * :func:`to_pytorch_source` writes the spec as standalone PyTorch code
   (:mod:`cnncalc.torch.export`), and :func:`to_onnx` as an ONNX file.
 
-Writing source needs no torch: :mod:`.names` and :mod:`.export` import without it, and so does this
-package, which then offers only :func:`to_pytorch_source` and :func:`to_onnx` (which needs torch and
-onnx when called). With torch installed, importing this package imports torch.
+Importing this package imports no torch: writing source needs none (:mod:`.names` and
+:mod:`.export`), and the names that need torch (:func:`build`, :func:`verify` and their classes) are
+imported on first use, so ``cnncalc export`` never pays for importing torch. (Their modules are
+named ``builder`` and ``verification``, so that no submodule shadows the function of its name.)
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from .export import to_onnx, to_pytorch_source
 
-try:
-    from .build import BuildError, Net, build
-    from .verify import Refused, Verification, verify
-except ImportError as e:  # no torch: the source writer above still works
-    if e.name != "torch":
-        raise
+_LAZY = {
+    "BuildError": "builder",
+    "Net": "builder",
+    "build": "builder",
+    "Refused": "verification",
+    "Verification": "verification",
+    "verify": "verification",
+}
 
 __all__ = [
     "BuildError",
@@ -30,3 +38,12 @@ __all__ = [
     "to_pytorch_source",
     "verify",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``build``, ``verify`` and their classes, from their modules (which import torch)."""
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value  # the function, never a submodule of the same name
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -33,9 +33,9 @@ from .. import __version__
 from ..analysis import Report, analyze
 from ..errors import CnncalcError
 from ..spec import NetSpec, parse_spec
-from .build import BuildError, Net, build
+from .builder import BuildError, Net, build
 from .peaks import Peak, cpu_peak, gpu_peak
-from .verify import MARGIN, SLACK, Refused, available_bytes
+from .verification import MARGIN, SLACK, Refused, available_bytes
 
 SCHEMA = "cnncalc.bench/1"
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}

@@ -192,7 +192,7 @@ def to_onnx(
     import onnx  # noqa: F401  (torch's exporter needs it; fail here with its name)
     import torch
 
-    from .build import build
+    from .builder import build
 
     if not isinstance(spec, NetSpec):
         spec = parse_spec(spec)

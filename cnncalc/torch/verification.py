@@ -21,7 +21,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from ..analysis import Report, analyze
 from ..errors import CnncalcError
 from ..spec import NetSpec, parse_spec
-from .build import BuildError, Net, build
+from .builder import BuildError, Net, build
 
 MARGIN = 1.25  # room above the analysis's inference peak (allocator slack, kernel workspaces)
 SLACK = 256 * 2**20  # and a fixed allowance for the runtime itself
