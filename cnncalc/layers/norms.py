@@ -13,7 +13,6 @@ from math import prod
 from typing import Any
 
 from .base import (
-    NotExpressible,
     GLOBAL,
     IDENTITY,
     NONE,
@@ -21,6 +20,7 @@ from .base import (
     Args,
     FromShape,
     Inferred,
+    NotExpressible,
     Rule,
     Shape,
     ShapeError,
