@@ -315,7 +315,7 @@ def _mean(node: fx.Node, b: Mapping[str, Any]) -> Mapped:
 def _same(node: fx.Node, b: Mapping[str, Any]) -> Mapped:
     """``x.contiguous()``, ``x.clone()``: the same values, no layer."""
     x = next(iter(b.values()), None)
-    if not is_tensor(x):
+    if not isinstance(x, fx.Node) or not is_tensor(x):
         raise NoLayer("not a tensor's method")
     return Mapped((x,), alias=True)
 
