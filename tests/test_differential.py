@@ -429,6 +429,32 @@ def d_relativeattention(draw: Any, x: Shape):
     return args, x
 
 
+def d_windowattention(draw: Any, x: Shape):
+    """Swin's window attention on a channels-last [H, W, C] or [T, H, W, C]: windows that need
+    padding, windows larger than the map, shifts (version 2 on 2-D maps only)."""
+    if len(x) not in (3, 4):
+        return None
+    nd, c = len(x) - 1, x[-1]
+    window = [draw(st.integers(1, n + 2)) for n in x[:-1]]
+    args: dict[str, Any] = {
+        "heads": draw(st.sampled_from([h for h in range(1, c + 1) if c % h == 0])),
+        "window": axes(draw, window),
+        "shift": axes(draw, [draw(st.integers(0, w)) for w in window]),
+        "qkv_bias": draw(st.booleans()),
+        "proj_bias": draw(st.booleans()),
+    }
+    if nd == 2 and min(window) > 1 and draw(st.booleans()):
+        args["version"] = 2
+    return args, x
+
+
+def d_patchmerge(draw: Any, x: Shape):
+    if len(x) < 3:
+        return None
+    *lead, h, w, c = x
+    return None, (*lead, (h + 1) // 2, (w + 1) // 2, 4 * c)  # H and W padded to even, 2×2 stacked
+
+
 def d_classtoken(draw: Any, x: Shape):
     return None if len(x) != 2 else ({}, (x[0] + 1, x[1]))
 
@@ -482,6 +508,8 @@ SINGLE: dict[str, Callable[[Any, Shape], Any]] = {
     "gru": d_recurrent("gru"),
     "embedding": d_embedding,
     "multiheadattention": d_attention,
+    "windowattention": d_windowattention,
+    "patchmerge": d_patchmerge,
     "reshape": d_reshape,
     "permute": d_permute,
     "select": d_select,
@@ -506,6 +534,9 @@ FOCUS_INPUTS: dict[str, Any] = {
     "instancenorm": st.tuples(st.integers(1, 4), st.integers(2, 9)),
     "dropout3d": st.tuples(st.integers(1, 4), st.integers(1, 4), st.integers(1, 4), st.integers(1, 4)),
     "embedding": st.tuples(st.integers(1, 12)),
+    **{t: st.one_of(st.tuples(st.integers(1, 9), st.integers(1, 9), st.sampled_from([1, 2, 4, 6])),
+                    st.tuples(st.integers(1, 4), st.integers(1, 6), st.integers(1, 6), st.sampled_from([2, 4])))
+       for t in ("windowattention", "patchmerge")},
     "relativeattention": st.tuples(st.integers(1, 3), st.sampled_from([1, 4, 9]), st.sampled_from([2, 4, 6, 8])),
 }
 MERGES = ("add", "mul", "concat")
@@ -723,6 +754,8 @@ WILD_ARGS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "groupnorm": lambda draw: {"groups": draw(st.integers(1, 4))},
     **{t: (lambda draw, lstm=t == "lstm": wild_recurrent(draw, lstm)) for t in ("rnn", "lstm", "gru")},
     "multiheadattention": lambda draw: {"heads": draw(st.integers(1, 4))},
+    "windowattention": lambda draw: {"heads": draw(st.integers(1, 4)), "window": wild_axes(draw, 1, 4),
+                                     "shift": wild_axes(draw, 0, 3), "version": draw(st.integers(1, 3))},
     "reshape": lambda draw: {"shape": draw(st.lists(st.sampled_from([-1, 1, 2, 3, 4, 6, 12]), min_size=1, max_size=3))},
     "permute": lambda draw: {"dims": draw(st.permutations(list(range(draw(st.integers(1, 4))))))},
     "select": lambda draw: {"dim": draw(st.integers(-4, 3)), "index": draw(st.integers(-3, 3))},

@@ -96,6 +96,12 @@ CASES = {
     # MaxViT: 4·D² + 4·D + (2p − 1)²·h params, P² buffers, 4·G·P·D² + 2·G·P²·D MACs
     "relativeattention": [([4, 49, 64], {"relativeattention": {"head_dim": 32}}, [4, 49, 64],
                            4 * 64 * 64 + 4 * 64 + 13 * 13 * 2, 49 * 49, 4 * 4 * 49 * 64 * 64 + 2 * 4 * 49 * 49 * 64)],
+    # Swin-T's first block at 56×56×96, 3 heads, window 7: 4·C² + 4·C + 13·13·3 params, 49² index
+    # buffer; 4·P·C² + 2·P·49·C MACs over P = 3136 positions (tests/test_layers_window.py has more)
+    "windowattention": [([56, 56, 96], {"windowattention": {"heads": 3, "window": 7, "shift": 3}}, [56, 56, 96],
+                         4 * 96 * 96 + 4 * 96 + 169 * 3, 49 * 49, 4 * 3136 * 96 * 96 + 2 * 3136 * 49 * 96)],
+    "patchmerge": [([7, 7, 96], "patchmerge", [4, 4, 384], 0, 0, 0)],
+    "slice": [([8, 6, 6], {"slice": {"dim": 1, "start": 2, "end": 7, "step": 2}}, [3, 6, 6], 0, 0, 0)],  # 2, 4, 6
     "reshape": [([768, 14, 14], {"reshape": {"shape": [768, -1]}}, [768, 196], 0, 0, 0)],
     "permute": [([768, 196], {"permute": {"dims": [0, 2, 1]}}, [196, 768], 0, 0, 0)],
     "select": [([197, 768], {"select": {"dim": 1, "index": 0}}, [768], 0, 0, 0)],
