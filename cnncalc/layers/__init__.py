@@ -17,6 +17,7 @@ from .local import LocallyConnected
 from .merge import Add, Concat, Mul
 from .norm import BatchNorm
 from .norms import GroupNorm, InstanceNorm, LayerNorm
+from .ops import DotAttention, Matmul, Mean, Scale
 from .pad import Pad
 from .pool import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, MaxPool
 from .recurrent import GRU, LSTM, RNN
@@ -37,6 +38,7 @@ RULE_CLASSES: tuple[type[Rule], ...] = (
     MultiheadAttention, WindowAttention, PatchMerge, RelativeAttention,
     Reshape, Permute, Select, Slice, ClassToken, PosEmbedding, LayerScale,
     Dropout2d, Dropout3d, StochasticDepth, DropPath,
+    Matmul, DotAttention, Scale, Mean,
 )
 RULES: dict[str, Rule] = {r.type: r() for r in RULE_CLASSES}
 

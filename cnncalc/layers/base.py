@@ -325,13 +325,16 @@ class Torch:
     tensor methods (``relu``, ``relu_``); ``tuple_output`` says that the module returns a tuple whose
     first item is the layer's output (``nn.LSTM``'s ``(output, (h, c))``); ``learned`` names the
     merge (``add``, ``mul``, ``concat``) that, with one operand a parameter of the model itself
-    (ViT's ``x + self.pos_embedding``), imports as this rule.
+    (ViT's ``x + self.pos_embedding``), imports as this rule; ``constant`` the merge that, with one
+    operand a number (``x * 0.125``), imports as this rule.
 
     Besides torch's own names, ``from_torch`` sees three values the importer adds: ``_class`` (the
     name of the module's class, and ``_module``, the module itself, whose attributes a rule may read
     without importing torch), ``_in`` (the per-sample shapes of the tensor inputs)
     and ``_out`` (the per-sample shape torch computed); for a ``learned`` rule, ``_learned`` (the
-    parameter's shape) and ``_learned_first`` (whether it is the first operand).
+    parameter's shape) and ``_learned_first`` (whether it is the first operand); for a rule with
+    ``constant`` that also names functions of its own (``scale``: ``x / c``), ``_divides`` says that
+    the call was one of those.
     """
 
     cls: str
@@ -343,6 +346,7 @@ class Torch:
     aliases: tuple[str, ...] = ()
     tuple_output: bool = False
     learned: str | None = None
+    constant: str | None = None
 
     @property
     def per_rank(self) -> bool:

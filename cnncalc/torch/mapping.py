@@ -28,7 +28,7 @@ from torch import fx, nn
 from torch._jit_internal import boolean_dispatched
 from torch.fx.operator_schemas import get_signature_for_torch_op
 
-from ..layers import torch_classes, torch_functions, torch_methods
+from ..layers import RULES, torch_classes, torch_functions, torch_methods
 from ..layers.base import REQUIRED, NotExpressible, Rule, ShapeError, check_arg, expectation
 
 Layer = tuple[str, dict[str, Any]]  # (cnncalc type, spec arguments)
@@ -245,7 +245,12 @@ def function_mapped(node: fx.Node) -> Mapped:
     bound = bind(node)
     tensors = tuple(n for v in bound.values() for n in _nodes(v) if is_tensor(n))
     values = {k: v for k, v in bound.items() if not any(is_tensor(n) for n in _nodes(v))}
-    return checked(rule, {**values, **extras(node, tensors)}, tensors)
+    more: dict[str, Any] = {}
+    if rule.torch.constant is not None:
+        more["_divides"] = True  # the rule's own functions (``scale``'s ``x / c``)
+    elif len(tensors) < rule.min_inputs:  # ``x * 0.125``: a merge with a number
+        rule = next((r for r in RULES.values() if r.torch.constant == rule.type), rule)
+    return checked(rule, {**values, **extras(node, tensors, **more)}, tensors)
 
 
 # ---- one layer, checked on its own -------------------------------------------------------------------
@@ -306,8 +311,8 @@ def _mean(node: fx.Node, b: Mapping[str, Any]) -> Mapped:
     rank = len(node_shape(x) or ()) if isinstance(x, fx.Node) else 0
     dims = [dims] if isinstance(dims, int) else list(dims or [])
     if rank < 3 or sorted(d % rank for d in dims) != list(range(2, rank)) or b.get("dtype") is not None:
-        raise NoLayer(f"mean over dims {dims} of a {rank}-d tensor (only a mean over every spatial axis "
-                      "maps, to adaptiveavgpool)")
+        values = {k: v for k, v in b.items() if k != "input"}  # any other mean: the mean layer
+        return checked(RULES["mean"], {**values, **extras(node, (x,))}, (x,))
     pool: Layer = ("adaptiveavgpool", {"out": 1})
     return Mapped((x,), (pool,) if b.get("keepdim") else (pool, ("flatten", {})))
 
