@@ -455,6 +455,14 @@ def d_patchmerge(draw: Any, x: Shape):
     return None, (*lead, (h + 1) // 2, (w + 1) // 2, 4 * c)  # H and W padded to even, 2×2 stacked
 
 
+def d_mean(draw: Any, x: Shape):
+    dims = draw(st.lists(st.integers(1, len(x)), min_size=1, max_size=len(x), unique=True))
+    keepdim = draw(st.booleans()) or len(dims) == len(x)
+    shape = tuple(1 if i + 1 in dims else n for i, n in enumerate(x)) if keepdim else \
+        tuple(n for i, n in enumerate(x) if i + 1 not in dims)
+    return {"dims": [d if draw(st.booleans()) else d - len(x) - 1 for d in dims], "keepdim": keepdim}, shape
+
+
 def d_classtoken(draw: Any, x: Shape):
     return None if len(x) != 2 else ({}, (x[0] + 1, x[1]))
 
@@ -514,6 +522,8 @@ SINGLE: dict[str, Callable[[Any, Shape], Any]] = {
     "permute": d_permute,
     "select": d_select,
     "slice": d_slice,
+    "scale": d_elementwise(lambda draw, x: {"factor": draw(st.sampled_from([0.125, -2.0, 3]))}),
+    "mean": d_mean,
     "relativeattention": d_relativeattention,
     "classtoken": d_classtoken,
     "posembedding": d_elementwise(),
@@ -534,6 +544,8 @@ FOCUS_INPUTS: dict[str, Any] = {
     "instancenorm": st.tuples(st.integers(1, 4), st.integers(2, 9)),
     "dropout3d": st.tuples(st.integers(1, 4), st.integers(1, 4), st.integers(1, 4), st.integers(1, 4)),
     "embedding": st.tuples(st.integers(1, 12)),
+    **{t: st.one_of(st.tuples(st.integers(1, 6), st.integers(1, 8)),
+                    st.tuples(st.integers(1, 3), st.integers(1, 6), st.integers(1, 8))) for t in ("matmul", "dotattention")},
     **{t: st.one_of(st.tuples(st.integers(1, 9), st.integers(1, 9), st.sampled_from([1, 2, 4, 6])),
                     st.tuples(st.integers(1, 4), st.integers(1, 6), st.integers(1, 6), st.sampled_from([2, 4])))
        for t in ("windowattention", "patchmerge")},
@@ -598,10 +610,35 @@ def merge(draw: Any, net: Net, ltype: str) -> None:
     net.add(net.fresh(ltype), ltype, None, x, frm=ends)
 
 
+PRODUCTS = ("matmul", "dotattention")  # two or three inputs of matching inner sizes
+
+
+def product(draw: Any, net: Net, ltype: str) -> bool:
+    """``x @ xᵀ`` (a permute of the last two axes as the second input), or attention of x on itself
+    with a value of another width (a linear branch)."""
+    start = net.last
+    x = net.shapes[start]
+    if len(x) < 2:
+        return False
+    r = len(x)
+    if ltype == "matmul":
+        t = net.add(net.fresh("permute"), "permute", {"dims": [0, *range(1, r - 1), r, r - 1]}, (*x[:-2], x[-1], x[-2]))
+        net.add(net.fresh("matmul"), "matmul", None, (*x[:-2], x[-2], x[-2]), frm=[start, t])
+        return True
+    ev = draw(st.integers(1, 5))
+    net.last = start
+    v = net.add(net.fresh("linear"), "linear", {"out": ev}, (*x[:-1], ev))
+    args = {"causal": draw(st.booleans()), **({"scale": 0.5} if draw(st.booleans()) else {})}
+    net.add(net.fresh("dotattention"), "dotattention", args, (*x[:-1], ev), frm=[start, start, v])
+    return True
+
+
 def step(draw: Any, net: Net, ltype: str) -> bool:
     if ltype in MERGES:
         merge(draw, net, ltype)
         return True
+    if ltype in PRODUCTS:
+        return product(draw, net, ltype)
     return single(draw, net, ltype)
 
 
@@ -626,7 +663,7 @@ def valid_specs(draw: Any, focus: str | None = None) -> dict[str, Any]:
         net.add(net.fresh("embedding"), "embedding", {"num": num, "dim": dim}, (*shape, dim))
     elif focus is not None:
         assert step(draw, net, focus), f"no valid {focus} for {net.shape}"
-    for t in draw(st.lists(st.sampled_from(sorted([*SINGLE, *MERGES])), max_size=3)):
+    for t in draw(st.lists(st.sampled_from(sorted([*SINGLE, *MERGES, *PRODUCTS])), max_size=3)):
         step(draw, net, t)
     if not net.layers:
         step(draw, net, "relu")
@@ -662,7 +699,7 @@ def assert_agree(spec: dict[str, Any]) -> None:
 
 
 def test_every_rule_has_a_generator():
-    assert set(SINGLE) | set(MERGES) == set(RULES), "a layer type without a generator here is untested"
+    assert set(SINGLE) | set(MERGES) | set(PRODUCTS) == set(RULES), "a layer type without a generator here is untested"
 
 
 @pytest.mark.parametrize("ltype", sorted(RULES))
@@ -764,6 +801,9 @@ WILD_ARGS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "relativeattention": lambda draw: {"head_dim": draw(st.integers(1, 4)),
                                        **({"partition": draw(st.integers(1, 3))} if draw(st.booleans()) else {})},
     "layerscale": lambda draw: {"dim": draw(st.integers(-4, 3))},
+    "scale": lambda draw: {"factor": draw(st.sampled_from([0.5, -1, 0]))},
+    "mean": lambda draw: {"dims": draw(st.lists(st.integers(-4, 4), max_size=3)), "keepdim": draw(st.booleans())},
+    "dotattention": lambda draw: {"causal": draw(st.booleans())},
     "stochasticdepth": lambda draw: {"p": draw(st.sampled_from([0.0, 0.5]))},
 }
 
@@ -774,12 +814,12 @@ def wild_specs(draw: Any) -> dict[str, Any]:
     names = ["input"]
     layers = []
     # the types this file can write well-typed (an embedding reads integer ids: a float input is not)
-    types = sorted((set(SINGLE) | set(MERGES)) & set(RULES) - {"embedding"})
+    types = sorted((set(SINGLE) | set(MERGES) | set(PRODUCTS)) & set(RULES) - {"embedding"})
     for i in range(draw(st.integers(1, 4))):
         t = draw(st.sampled_from(types))
         args = WILD_ARGS[t](draw) if t in WILD_ARGS else None
         item: dict[str, Any] = {t: args, "name": f"w{i}.{t}"}
-        if t in MERGES:
+        if t in MERGES or t in PRODUCTS:
             item["from"] = draw(st.lists(st.sampled_from(names), min_size=2, max_size=3))
         layers.append(item)
         names.append(item["name"])
