@@ -279,7 +279,7 @@ CLASSES = {c: r for r in RULES.values() for c in r.torch.nn_classes()}
 # which reshape takes for any input), and the inputs every rule is tried on.
 FILL = {"pos": 2, "pos_axes": 1, "nonneg": 0, "nonneg_axes": 0, "int": 1, "int_list": [-1], "prob": 0.5,
         "number": 1.0, "bool": True, "padding": 0, "out_axes": 1, "nonneg_list": 0, "pos_number_axes": 2}
-INPUTS = [[3, 8], [3, 8, 8], [3, 4, 4, 4], [8], [5, 8], {"shape": [5], "dtype": "int64"}]
+INPUTS = [[3, 8], [3, 8, 8], [3, 4, 4, 4], [8], [5, 8], [2, 4, 6], {"shape": [5], "dtype": "int64"}]  # [2, 4, 6]: relativeattention
 
 
 def _sample(rule) -> dict | None:

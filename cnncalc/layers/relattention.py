@@ -10,6 +10,11 @@ With M = (2·p − 1)² relative offsets:
 * MACs     3·G·P·D² (q, k, v) + G·P²·D (Q·Kᵀ) + G·P²·D (A·V) + G·P·D² (merge)
            = 4·G·P·D² + 2·G·P²·D; scaling k and adding the bias are no MACs.
 
+Both products are ``torch.einsum`` calls, which run as batched matmuls, except where the summed axis
+has length 1: then einsum multiplies element-wise (ATen's ``sumproduct_pair`` with nothing to sum)
+and FlopCounterMode, which counts matmuls, sees no MACs. So Q·Kᵀ counts 0 when head_dim = 1 and A·V
+counts 0 when P = 1, as FlopCounterMode measures them (torch 2.13 and 2.14); MaxViT has neither.
+
 As torchvision does it, k is scaled by 1/√D (the features, not the head size) before Q·Kᵀ.
 """
 
@@ -79,6 +84,13 @@ class RelativeAttention(Rule):
             )
         return g, p_tokens, d, d // a["head_dim"], side
 
+    @staticmethod
+    def products(a: Args, g: int, p: int, d: int) -> tuple[int, int]:
+        """The MACs of Q·Kᵀ and of A·V: G·P²·D each, or 0 where einsum sums over a length-1 axis
+        (head_dim = 1 for Q·Kᵀ, P = 1 for A·V) and multiplies element-wise instead."""
+        full = g * p * p * d
+        return (full if a["head_dim"] > 1 else 0), (full if p > 1 else 0)
+
     def torch_rank(self, ins: Sequence[Shape]) -> int:
         return 1
 
@@ -106,23 +118,32 @@ class RelativeAttention(Rule):
         g, p, d, h, side = self.sizes(a, ins)
         offsets = (2 * side - 1) ** 2
         params = 4 * d * d + 4 * d + offsets * h
-        macs = 4 * g * p * d * d + 2 * g * p * p * d
+        qk, av = self.products(a, g, p, d)
+        macs = 4 * g * p * d * d + qk + av
         scores = g * h * p * p
-        # 2 per MAC; the biases of to_qkv (3·D) and merge (D) per token; k scaled (1 per element);
-        # the position bias added (1 per score); softmax (3 per score)
-        flops = 2 * macs + 4 * g * p * d + g * p * d + 4 * scores
+        # 2 per MAC, 1 per product of a length-1 einsum; the biases of to_qkv (3·D) and merge (D)
+        # per token; k scaled (1 per element); the position bias added (1 per score); softmax (3 per score)
+        plain = 2 * g * p * p * d - qk - av
+        flops = 2 * macs + plain + 4 * g * p * d + g * p * d + 4 * scores
         return Inferred(shape=tuple(ins[0]), params=params, buffers=p * p, macs=macs, flops=flops, rf=NONE)
 
     def explain(self, a: Args, ins: Sequence[Shape]) -> list[str]:
         g, p, d, h, side = self.sizes(a, ins)
         r = self.infer(a, ins)
         m = (2 * side - 1) ** 2
+        qk, av = self.products(a, g, p, d)
+        if qk and av:
+            products = f"2·{g}·{p}²·{d} (Q·Kᵀ and A·V)"
+        else:
+            parts = [f"{g}·{p}²·{d} (Q·Kᵀ)" if qk else "0 (Q·Kᵀ: head_dim 1, an element-wise product)",
+                     f"{g}·{p}²·{d} (A·V)" if av else "0 (A·V: one token, an element-wise product)"]
+            products = " + ".join(parts)
         return [
             f"{g} partitions of P = {side}² = {p} tokens, D = {d} features, {h} heads of {a['head_dim']}",
             f"params = 4·{d}² + 4·{d} (to_qkv, merge and their biases) + (2·{side} − 1)²·{h} = {m}·{h} "
             f"(relative position bias table) = {r.params:,}",
             f"buffers = {p}² (relative position index) = {r.buffers:,}",
-            f"MACs = 3·{g}·{p}·{d}² (q, k, v) + 2·{g}·{p}²·{d} (Q·Kᵀ and A·V) + {g}·{p}·{d}² (merge) "
+            f"MACs = 3·{g}·{p}·{d}² (q, k, v) + {products} + {g}·{p}·{d}² (merge) "
             f"= {r.macs:,}",
         ]
 
