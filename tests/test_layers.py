@@ -112,6 +112,13 @@ CASES = {
     "dropout3d": [([8, 2, 4, 4], "dropout3d", [8, 2, 4, 4], 0, 0, 0)],
     "stochasticdepth": [([8, 4, 4], {"stochasticdepth": {"p": 0.1}}, [8, 4, 4], 0, 0, 0)],
     "droppath": [([8, 4, 4], "droppath", [8, 4, 4], 0, 0, 0)],
+    # x @ xᵀ on [4, 6]: 4·6·4 MACs; self-attention on 2 heads of [5, 8]: 2·5·5·(8 + 8)
+    "matmul": [([4, 6], [{"permute": {"dims": [0, 2, 1]}, "name": "t"}, {"matmul": None, "from": ["input", "t"]}],
+                [4, 4], 0, 0, 4 * 6 * 4)],
+    "dotattention": [([2, 5, 8], {"dotattention": None, "from": ["input", "input", "input"]}, [2, 5, 8], 0, 0,
+                      2 * 5 * 5 * (8 + 8))],
+    "scale": [([3, 5, 5], {"scale": {"factor": 0.5}}, [3, 5, 5], 0, 0, 0)],
+    "mean": [([10, 32], {"mean": {"dims": [1]}}, [32], 0, 0, 0), ([8, 4, 4], {"mean": {"dims": [2, 3]}}, [8], 0, 0, 0)],
 }
 ACTIVATIONS = ["relu", "relu6", "leakyrelu", "sigmoid", "tanh", "softmax", "gelu", "silu", "hardswish", "hardsigmoid", "elu", "identity"]
 for name in ACTIVATIONS:

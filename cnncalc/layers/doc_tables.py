@@ -53,6 +53,8 @@ def arguments(rule: Rule) -> str:
 def _inputs(rule: Rule) -> str:
     if rule.max_inputs == 1:
         return ""
+    if rule.max_inputs == rule.min_inputs:
+        return f"{rule.min_inputs} inputs, listed in `from`"
     most = "or more" if rule.max_inputs is None else f"to {rule.max_inputs}"
     return f"{rule.min_inputs} {most} inputs, listed in `from`"
 

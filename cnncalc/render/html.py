@@ -198,7 +198,7 @@ CONVENTIONS = """
 the ResNet paper call FLOPs; torch.utils.flop_counter counts 2 per MAC). <b>FLOPs</b>: 2 per MAC plus
 bias additions, normalisation, activations and pooling.</li>
 <li><b>params</b>: what <code>sum(p.numel() for p in model.parameters())</code> counts; BatchNorm's
-running statistics are buffers, counted apart.</li>
+running statistics (and Swin's or MaxViT's position index tables) are buffers, counted apart.</li>
 <li><b>memory</b> (per layer): the layer's output activations for the whole batch, at the element
 size of the dtype. Inference peak: weights + the largest set of activations alive at once when the
 layers run in order; training estimate: weights + gradients + optimizer state + every activation.</li>

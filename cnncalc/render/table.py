@@ -196,7 +196,9 @@ def summary(report: Report) -> Table:
         grid.add_row("  trainable", f"{t.trainable_params:,}", human(t.trainable_params))
         grid.add_row("  frozen", f"{t.frozen_params:,}", human(t.frozen_params))
     if t.buffers:  # a net without BatchNorm has none to mention
-        grid.add_row("buffers", f"{t.buffers:,}", "BatchNorm running statistics, not parameters")
+        holders = ", ".join(dict.fromkeys(s.type for s in report.layers if s.buffers))
+        what = "BatchNorm running statistics" if holders == "batchnorm" else f"non-learned state of {holders}"
+        grid.add_row("buffers", f"{t.buffers:,}", f"{what}, not parameters")
     weighted = ", ".join(dict.fromkeys(s.type for s in report.layers if s.macs))  # the types that have MACs
     grid.add_row("MACs", f"{t.macs:,}", human(t.macs) + f" multiply-accumulates ({weighted or 'none'})")
     grid.add_row("FLOPs", f"{t.flops:,}", human(t.flops) + " (2 per MAC + bias, norm, activations, pooling)")
