@@ -348,19 +348,19 @@ class Converter:
         mapped = self.shaped(node, checked(rule, values, data))
         if not node.users:
             raise NoLayer("its result is never used (an in-place operation the spec cannot follow)")
-        self.emit(node, mapped)
+        self.emit(node, mapped, name=path)  # the layer is named after its parameter: class_token
         self.learned_layers[self.names[node]] = path
 
     def parameter_value(self, path: str) -> nn.Parameter:
         owner, _, attr = path.rpartition(".")
         return getattr(self.modules[owner], attr)
 
-    def emit(self, node: fx.Node, m: Mapped) -> None:
+    def emit(self, node: fx.Node, m: Mapped, name: str | None = None) -> None:
         for arg in m.inputs:
             if arg not in self.names:
                 raise NoLayer(f"its input '{arg.name}' has no layer")
         inputs = [self.names[a] for a in m.inputs]
-        base = self.base_name(node)
+        base = name or self.base_name(node)
         if m.alias or m.pieces is not None:
             self.names[node] = inputs[0]
             return
