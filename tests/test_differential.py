@@ -429,6 +429,46 @@ def d_relativeattention(draw: Any, x: Shape):
     return args, x
 
 
+def d_mvitblock(draw: Any, x: Shape):
+    """An MViT block on [1 + T·H·W, C]: a grid drawn from the token count, q pools that the skip
+    connection matches (kernel 1 or 3, stride 1 or 2), any k/v pools, V1 or V2 options."""
+    if len(x) != 2 or x[0] < 2:
+        return None
+    grid = x[0] - 1
+    t = draw(st.sampled_from([v for v in range(1, grid + 1) if grid % v == 0]))
+    h = draw(st.sampled_from([v for v in range(1, grid // t + 1) if (grid // t) % v == 0]))
+    thw = (t, h, grid // t // h)
+    c, out = x[1], draw(st.sampled_from([x[1], 2 * x[1], 3]))
+    paa = draw(st.booleans())
+    a = out if paa else c
+    sq = [draw(st.integers(1, 2)) for _ in range(3)]
+    kq = [draw(st.sampled_from([1, 3])) for _ in range(3)]
+    skv = [draw(st.integers(1, 3)) for _ in range(3)]
+    kkv = [draw(st.integers(1, 3)) for _ in range(3)]
+    side = max(thw[1:])
+    rel = draw(st.booleans()) and max(side // sq[1], side // skv[1]) >= 1  # else torch's tables have no rows
+    args: dict[str, Any] = {
+        "heads": draw(st.sampled_from([v for v in range(1, a + 1) if a % v == 0])), "size": axes(draw, list(thw)),
+        "out": out, "kernel_q": axes(draw, kq), "stride_q": axes(draw, sq), "kernel_kv": axes(draw, kkv),
+        "stride_kv": axes(draw, skv), "residual_pool": draw(st.booleans()),
+        "residual_with_cls_embed": draw(st.booleans()), "rel_pos_embed": rel, "proj_after_attn": paa,
+    }
+    if rel and draw(st.booleans()):
+        args["tables"] = [draw(st.integers(1, 7)), draw(st.integers(1, 5))]
+    pooled = prod(kq) > 1 or prod(sq) > 1
+    q = prod((n + 2 * (k // 2) - k) // s + 1 for n, k, s in zip(thw, kq, sq, strict=True)) if pooled else grid
+    return args, (1 + q, out)
+
+
+def d_mvitposition(draw: Any, x: Shape):
+    if len(x) != 2:
+        return None
+    if draw(st.booleans()):
+        return {"rel_pos_embed": True}, (x[0] + 1, x[1])
+    t = draw(st.sampled_from([v for v in range(1, x[0] + 1) if x[0] % v == 0]))
+    return {"temporal_size": t}, (x[0] + 1, x[1])
+
+
 def d_windowattention(draw: Any, x: Shape):
     """Swin's window attention on a channels-last [H, W, C] or [T, H, W, C]: windows that need
     padding, windows larger than the map, shifts (version 2 on 2-D maps only)."""
@@ -525,6 +565,8 @@ SINGLE: dict[str, Callable[[Any, Shape], Any]] = {
     "scale": d_elementwise(lambda draw, x: {"factor": draw(st.sampled_from([0.125, -2.0, 3]))}),
     "mean": d_mean,
     "relativeattention": d_relativeattention,
+    "mvitblock": d_mvitblock,
+    "mvitposition": d_mvitposition,
     "classtoken": d_classtoken,
     "posembedding": d_elementwise(),
     "layerscale": d_layerscale,
@@ -550,6 +592,8 @@ FOCUS_INPUTS: dict[str, Any] = {
                     st.tuples(st.integers(1, 4), st.integers(1, 6), st.integers(1, 6), st.sampled_from([2, 4])))
        for t in ("windowattention", "patchmerge")},
     "relativeattention": st.tuples(st.integers(1, 3), st.sampled_from([1, 4, 9]), st.sampled_from([2, 4, 6, 8])),
+    "mvitblock": st.tuples(st.sampled_from([2, 5, 9, 13, 17, 28, 33, 37]), st.sampled_from([1, 2, 4, 6])),
+    "mvitposition": st.tuples(st.integers(1, 12), st.integers(1, 8)),
 }
 MERGES = ("add", "mul", "concat")
 WINDOWED = (  # need spatial axes
@@ -801,6 +845,11 @@ WILD_ARGS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "relativeattention": lambda draw: {"head_dim": draw(st.integers(1, 4)),
                                        **({"partition": draw(st.integers(1, 3))} if draw(st.booleans()) else {})},
     "layerscale": lambda draw: {"dim": draw(st.integers(-4, 3))},
+    "mvitblock": lambda draw: {"heads": draw(st.integers(1, 4)), "size": wild_axes(draw, 1, 4),
+                               "kernel_q": wild_axes(draw, 1, 3), "stride_q": wild_axes(draw, 1, 2),
+                               "kernel_kv": wild_axes(draw, 1, 3), "stride_kv": wild_axes(draw, 1, 3),
+                               "rel_pos_embed": draw(st.booleans()), "proj_after_attn": draw(st.booleans())},
+    "mvitposition": lambda draw: {"temporal_size": draw(st.integers(1, 4)), "rel_pos_embed": draw(st.booleans())},
     "scale": lambda draw: {"factor": draw(st.sampled_from([0.5, -1, 0]))},
     "mean": lambda draw: {"dims": draw(st.lists(st.integers(-4, 4), max_size=3)), "keepdim": draw(st.booleans())},
     "dotattention": lambda draw: {"causal": draw(st.booleans())},

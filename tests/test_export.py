@@ -270,6 +270,7 @@ SAMPLE_ARGS = {
     "linear": {"out": 4},
     "permute": {"dims": [0, 2, 1]},
     "upsample": {"scale": 2},
+    "mvitblock": {"heads": 2, "size": [1, 2, 2]},  # on [5, 8]: a class token and a 1×2×2 grid
 }
 # every class a rule names, with its rule (merges have no nn class: checked through their function)
 CLASSES = {c: r for r in RULES.values() for c in r.torch.nn_classes()}

@@ -119,6 +119,16 @@ CASES = {
                       2 * 5 * 5 * (8 + 8))],
     "scale": [([3, 5, 5], {"scale": {"factor": 0.5}}, [3, 5, 5], 0, 0, 0)],
     "mean": [([10, 32], {"mean": {"dims": [1]}}, [32], 0, 0, 0), ([8, 4, 4], {"mean": {"dims": [2, 3]}}, [8], 0, 0, 0)],
+    # MViT V1's first block on a 2×8×8 grid of 16 (+ a class token), 1 head, k/v pooled by a 3³ depthwise conv
+    # with stride (1, 4, 4) to 2×2×2: norms, qkv, projection, 2 pools (conv + LayerNorm(16)), MLP, 16→32 projection
+    "mvitblock": [([129, 16], {"mvitblock": {"heads": 1, "size": [2, 8, 8], "out": 32, "kernel_kv": 3,
+                                             "stride_kv": [1, 4, 4]}}, [129, 32],
+                   4 * 16 + 16 * 48 + 48 + 16 * 16 + 16 + 2 * (16 * 27 + 32) + 16 * 64 + 64 + 64 * 32 + 32 + 16 * 32 + 32,
+                   0, 129 * 16 * 48 + 2 * 16 * 27 * 8 + 2 * 129 * 9 * 16 + 129 * 16 * 16 + 129 * 16 * 64 + 129 * 64 * 32
+                   + 129 * 16 * 32)],
+    # MViT V1's position encoding, 2 frames of 4×4: class token, class position, 2 temporal and 16 spatial rows
+    "mvitposition": [([32, 16], {"mvitposition": {"temporal_size": 2}}, [33, 16], 16 * (1 + 1 + 2 + 16), 0, 0),
+                     ([32, 16], {"mvitposition": {"rel_pos_embed": True}}, [33, 16], 16, 0, 0)],
 }
 ACTIVATIONS = ["relu", "relu6", "leakyrelu", "sigmoid", "tanh", "softmax", "gelu", "silu", "hardswish", "hardsigmoid", "elu", "identity"]
 for name in ACTIVATIONS:

@@ -15,6 +15,7 @@ from .dense import Flatten, Linear
 from .drop import Dropout2d, Dropout3d, DropPath, StochasticDepth
 from .local import LocallyConnected
 from .merge import Add, Concat, Mul
+from .mvit import MViTBlock, MViTPosition
 from .norm import BatchNorm
 from .norms import GroupNorm, InstanceNorm, LayerNorm
 from .ops import DotAttention, Matmul, Mean, Scale
@@ -39,6 +40,7 @@ RULE_CLASSES: tuple[type[Rule], ...] = (
     Reshape, Permute, Select, Slice, ClassToken, PosEmbedding, LayerScale,
     Dropout2d, Dropout3d, StochasticDepth, DropPath,
     Matmul, DotAttention, Scale, Mean,
+    MViTBlock, MViTPosition,
 )
 RULES: dict[str, Rule] = {r.type: r() for r in RULE_CLASSES}
 

@@ -326,12 +326,15 @@ class Torch:
     first item is the layer's output (``nn.LSTM``'s ``(output, (h, c))``); ``learned`` names the
     merge (``add``, ``mul``, ``concat``) that, with one operand a parameter of the model itself
     (ViT's ``x + self.pos_embedding``), imports as this rule; ``constant`` the merge that, with one
-    operand a number (``x * 0.125``), imports as this rule.
+    operand a number (``x * 0.125``), imports as this rule. An alias may be a qualified class name
+    (``torchvision.models.video.mvit.PositionalEncoding``), for a class whose plain name is too common.
 
-    Besides torch's own names, ``from_torch`` sees three values the importer adds: ``_class`` (the
+    Besides torch's own names, ``from_torch`` sees values the importer adds: ``_class`` (the
     name of the module's class, and ``_module``, the module itself, whose attributes a rule may read
     without importing torch), ``_in`` (the per-sample shapes of the tensor inputs)
-    and ``_out`` (the per-sample shape torch computed); for a ``learned`` rule, ``_learned`` (the
+    and ``_out`` (the per-sample shape torch computed), and for a module ``_call`` (the call's constant
+    arguments other than tensors, by the forward's names: MViT's ``block(x, thw)`` gives ``thw``); for a
+    ``learned`` rule, ``_learned`` (the
     parameter's shape) and ``_learned_first`` (whether it is the first operand); for a rule with
     ``constant`` that also names functions of its own (``scale``: ``x / c``), ``_divides`` says that
     the call was one of those.

@@ -73,17 +73,23 @@ def extras(node: fx.Node, inputs: Iterable[fx.Node], **more: Any) -> dict[str, A
 
 
 # ---- modules -----------------------------------------------------------------------------------------
+def _qualname(cls: type) -> str:
+    return f"{getattr(cls, '__module__', '')}.{cls.__qualname__}"
+
+
 def _owned(cls: type, rule: Rule) -> bool:
-    """``cls`` is the class the rule names: torch's own, cnncalc's (build's), or a listed alias."""
+    """``cls`` is the class the rule names: torch's own, cnncalc's (build's), or a listed alias (a
+    plain class name, or a qualified one: ``torchvision.models.video.mvit.PositionalEncoding``)."""
     module = getattr(cls, "__module__", "")
-    return module.startswith(("torch.nn", "cnncalc.")) or cls.__name__ in rule.torch.aliases
+    aliases = rule.torch.aliases
+    return module.startswith(("torch.nn", "cnncalc.")) or cls.__name__ in aliases or _qualname(cls) in aliases
 
 
 def module_rule(m: nn.Module) -> tuple[Rule, type] | None:
     """The rule of a module, by its class or the nearest base class a rule names (and that class)."""
     classes = torch_classes()
     for cls in type(m).__mro__:
-        rule = classes.get(cls.__name__)
+        rule = classes.get(cls.__name__) or classes.get(_qualname(cls))
         if rule is not None and _owned(cls, rule):
             return rule, cls
     return None
@@ -123,7 +129,18 @@ def module_mapped(m: nn.Module, node: fx.Node, inputs: tuple[fx.Node, ...]) -> M
         node.meta["shape_at_batch_2"] = (node.meta.get("items_at_batch_2") or (None,))[0]
         node.meta["tuple_layer"] = True
     values = {p.name: getattr(m, p.name) for p in rule.torch.params if hasattr(m, p.name)}
-    return checked(rule, {**values, **extras(node, inputs, _class=cls.__name__, _module=m)}, inputs)
+    more = extras(node, inputs, _class=cls.__name__, _module=m, _call=call_constants(m, node))
+    return checked(rule, {**values, **more}, inputs)
+
+
+def call_constants(m: nn.Module, node: fx.Node) -> dict[str, Any]:
+    """The call's arguments that are not tensors, by the forward's names, as constants: MViT's
+    ``block(x, thw)`` gives ``{"thw": (8, 56, 56)}`` (:func:`module_inputs` has refused run-time values)."""
+    with contextlib.suppress(TypeError, ValueError):
+        bound = inspect.signature(m.forward).bind(*node.args, **node.kwargs).arguments
+        return {k: constant(v) for k, v in bound.items()
+                if not any(is_tensor(n) or n.meta.get("tuple_layer") for n in _nodes(v))}
+    return {}
 
 
 # ---- functions and methods ---------------------------------------------------------------------------
@@ -344,6 +361,20 @@ def _pieces(node: fx.Node, b: Mapping[str, Any]) -> Mapped:
     return Mapped((x,), pieces=tuple(out))
 
 
+def _mvit_unsqueeze(node: fx.Node, b: Mapping[str, Any]) -> Mapped:
+    """torchvision's MViT ``_unsqueeze(x, target_dim, expand_dim)`` → ``(x, x.dim())``, called on an
+    input that already has ``target_dim`` dims: the input itself, as item 0 of a tuple (its item 1,
+    the rank, is a constant)."""
+    args = list(constant(node.args)) + [None] * 3
+    x, items = args[0], node.meta.get("items")
+    shape = node_shape(x) if isinstance(x, fx.Node) else None
+    if shape is None or not items or items[0] != shape or len(shape) != args[1]:
+        raise NoLayer("_unsqueeze that adds an axis (cnncalc maps only the call that leaves its input alone)")
+    node.meta["shape"], node.meta["tuple_layer"] = items[0], True
+    node.meta["shape_at_batch_2"] = (node.meta.get("items_at_batch_2") or (None,))[0]
+    return Mapped((x,), alias=True)
+
+
 def _getitem(node: fx.Node, b: Mapping[str, Any]) -> Mapped:
     """``x[:, 0]``, ``x[..., 0::2, :]``: ``slice`` and ``select`` layers; item ``k`` of a module's
     tuple (``out, _ = self.lstm(x)``) or of a split (``x.chunk(2, dim=1)[k]``)."""
@@ -409,4 +440,5 @@ IDIOMS: dict[str, Callable[[fx.Node, Mapping[str, Any]], Mapped]] = {
     "unbind": _pieces,
     "torch.unbind": _pieces,
     "operator.getitem": _getitem,
+    "torchvision.models.video.mvit._unsqueeze": _mvit_unsqueeze,
 }
