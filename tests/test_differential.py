@@ -538,10 +538,15 @@ SINGLE: dict[str, Callable[[Any, Shape], Any]] = {
     "dropout": d_elementwise(lambda draw, x: {"p": draw(st.sampled_from([0.0, 0.25, 1.0]))}),
     "leakyrelu": d_elementwise(lambda draw, x: {"negative_slope": draw(st.sampled_from([0.01, 0.2]))}),
     "softmax": d_elementwise(softmax_dim),
+    "logsoftmax": d_elementwise(softmax_dim),
+    "prelu": d_elementwise(lambda draw, x: {"num": draw(st.sampled_from([1, x[0]]))}),
+    "softplus": d_elementwise(lambda draw, x: {"beta": draw(st.sampled_from([1.0, 2])),
+                                               "threshold": draw(st.sampled_from([20.0, 1]))}),
+    "hardtanh": d_elementwise(lambda draw, x: {"min_val": -0.5, "max_val": draw(st.sampled_from([1.0, 2]))}),
     "elu": d_elementwise(lambda draw, x: {"alpha": draw(st.sampled_from([1.0, 0.5]))}),
     **{
         t: d_elementwise()
-        for t in ("relu", "relu6", "sigmoid", "tanh", "gelu", "silu", "hardswish", "hardsigmoid", "identity")
+        for t in ("relu", "relu6", "sigmoid", "tanh", "gelu", "silu", "hardswish", "hardsigmoid", "identity", "mish", "selu")
     },
     "upsample": d_upsample,
     "pixelshuffle": d_pixelshuffle,
@@ -812,6 +817,8 @@ WILD_ARGS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "linear": lambda draw: {"out": draw(st.integers(1, 5))},
     "flatten": lambda draw: {"start_dim": draw(st.integers(-4, 4)), "end_dim": draw(st.integers(-4, 4))},
     "softmax": lambda draw: {"dim": draw(st.integers(-5, 4))},
+    "logsoftmax": lambda draw: {"dim": draw(st.integers(-5, 4))},
+    "prelu": lambda draw: {"num": draw(st.integers(1, 5))},
     "concat": lambda draw: {"dim": draw(st.integers(-4, 3))},
     "upsample": lambda draw: {
         **({"scale": draw(st.sampled_from([1, 2, 0.5, 1.5]))} if draw(st.booleans()) else {}),

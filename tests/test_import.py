@@ -17,10 +17,10 @@ torch = pytest.importorskip("torch")
 
 import yaml  # noqa: E402
 from _support import ROOT, require_torchvision  # noqa: E402
+from _torch_support import Fn, torch_counts  # noqa: E402
 from click.testing import CliRunner  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 import cnncalc  # noqa: E402
 from cnncalc.cli import cli  # noqa: E402
@@ -31,35 +31,6 @@ from cnncalc.torch.importer import (  # noqa: E402
     load_model,
     to_yaml,
 )
-
-
-def torch_counts(model: nn.Module, shape: tuple[int, ...], dtype: torch.dtype = torch.float32) -> tuple[int, int]:
-    """(parameters, MACs) measured by torch: numel, and FlopCounterMode's flops / 2, with
-    nn.MultiheadAttention's fast path off and attention on its math backend (on the fast path
-    FlopCounterMode sees none of attention's matmuls: docs/conventions.md)."""
-    from torch.nn.attention import SDPBackend, sdpa_kernel
-
-    params = sum(p.numel() for p in model.parameters())
-    fast = torch.backends.mha.get_fastpath_enabled()
-    torch.backends.mha.set_fastpath_enabled(False)
-    try:
-        with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter, torch.no_grad():
-            model.eval()(torch.zeros(1, *shape, dtype=dtype))
-    finally:
-        torch.backends.mha.set_fastpath_enabled(fast)
-    return params, counter.get_total_flops() // 2
-
-
-class Fn(nn.Module):
-    """A module whose forward is a function (to test functional calls and methods)."""
-
-    def __init__(self, f, *children: nn.Module):
-        super().__init__()
-        self.f = f
-        self.mods = nn.ModuleList(children)
-
-    def forward(self, x):
-        return self.f(x, *self.mods)
 
 
 def layers_of(model: nn.Module, shape: tuple[int, ...]) -> list[dict]:
@@ -284,7 +255,7 @@ def test_unsupported_functions_are_listed(f, nodes):
     (nn.BatchNorm2d(4, momentum=None), "momentum"),
     (nn.GELU(approximate="tanh"), "approximate"),
     (nn.Softmax(), "dim"),
-    (nn.Hardtanh(), "Hardtanh"),  # ReLU6 subclasses it: a subclass maps to its base, never the reverse
+    (nn.Softsign(), "Softsign"),
     (nn.Softmin(1), "Softmin"),
     (nn.Unfold(2), "Unfold"),
 ])
@@ -294,6 +265,13 @@ def test_unsupported_modules_say_why(module, reason):
     (item,) = info.value.items
     assert (item.op, item.node) == ("call_module", "_0")
     assert reason in item.reason or reason in item.target
+
+
+def test_relu6_keeps_its_rule_though_it_subclasses_hardtanh():
+    """nn.ReLU6 subclasses nn.Hardtanh: the nearest class a rule names wins."""
+    layers = import_model(nn.Sequential(nn.ReLU6(), nn.Hardtanh(0, 6)), (3, 4)).spec["layers"]
+    assert [next(iter(item)) for item in layers] == ["relu6", "hardtanh"]
+    assert layers[1]["hardtanh"] == {"min_val": 0, "max_val": 6}
 
 
 def test_untraceable_model_is_a_model_error():

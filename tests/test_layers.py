@@ -118,6 +118,8 @@ CASES = {
     "dotattention": [([2, 5, 8], {"dotattention": None, "from": ["input", "input", "input"]}, [2, 5, 8], 0, 0,
                       2 * 5 * 5 * (8 + 8))],
     "scale": [([3, 5, 5], {"scale": {"factor": 0.5}}, [3, 5, 5], 0, 0, 0)],
+    # nn.PReLU(): one shared slope; nn.PReLU(8): one per channel
+    "prelu": [([8, 5, 5], "prelu", [8, 5, 5], 1, 0, 0), ([8, 5, 5], {"prelu": {"num": 8}}, [8, 5, 5], 8, 0, 0)],
     "mean": [([10, 32], {"mean": {"dims": [1]}}, [32], 0, 0, 0), ([8, 4, 4], {"mean": {"dims": [2, 3]}}, [8], 0, 0, 0)],
     # MViT V1's first block on a 2×8×8 grid of 16 (+ a class token), 1 head, k/v pooled by a 3³ depthwise conv
     # with stride (1, 4, 4) to 2×2×2: norms, qkv, projection, 2 pools (conv + LayerNorm(16)), MLP, 16→32 projection
@@ -130,7 +132,8 @@ CASES = {
     "mvitposition": [([32, 16], {"mvitposition": {"temporal_size": 2}}, [33, 16], 16 * (1 + 1 + 2 + 16), 0, 0),
                      ([32, 16], {"mvitposition": {"rel_pos_embed": True}}, [33, 16], 16, 0, 0)],
 }
-ACTIVATIONS = ["relu", "relu6", "leakyrelu", "sigmoid", "tanh", "softmax", "gelu", "silu", "hardswish", "hardsigmoid", "elu", "identity"]
+ACTIVATIONS = ["relu", "relu6", "leakyrelu", "sigmoid", "tanh", "softmax", "gelu", "silu", "hardswish", "hardsigmoid", "elu",
+               "identity", "mish", "softplus", "selu", "hardtanh", "logsoftmax"]
 for name in ACTIVATIONS:
     CASES[name] = [([3, 5, 5], name, [3, 5, 5], 0, 0, 0)]
 

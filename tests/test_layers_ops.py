@@ -10,8 +10,8 @@ import pytest
 torch = pytest.importorskip("torch", reason="needs torch")
 
 import torch.nn.functional as F  # noqa: E402
+from _torch_support import Fn, torch_macs  # noqa: E402
 from torch import nn  # noqa: E402
-from torch.nn.attention import SDPBackend, sdpa_kernel  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 import cnncalc  # noqa: E402
@@ -33,12 +33,6 @@ def run(shapes: list[list[int]], item: dict, inputs: list[str] | None = None):
     return cnncalc.analyze({"input": total, "layers": layers}).layer("out")
 
 
-def flops_of(f, *args) -> int:
-    with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as c, torch.no_grad():
-        f(*args)
-    return c.get_total_flops() // 2
-
-
 @pytest.mark.parametrize("a,b", [
     ([4, 10, 8], [4, 8, 10]),  # q @ kᵀ, 4 heads
     ([6, 5], [5, 7]),
@@ -49,7 +43,7 @@ def test_matmul_is_torch_matmul(a, b):
     got = run([a, b], {"matmul": None})
     x, y = torch.randn(2, *a), torch.randn(2, *b)
     assert got.output_shape[1:] == tuple(torch.matmul(x, y).shape[1:])
-    assert got.macs == flops_of(torch.matmul, x[:1], y[:1])
+    assert got.macs == torch_macs(torch.matmul, x[:1], y[:1])
     lead = [max(p, q) for p, q in zip(a[:-2], b[:-2], strict=True)]
     assert got.macs == math.prod(lead) * a[-2] * a[-1] * b[-1]  # by hand
 
@@ -71,7 +65,7 @@ def test_dotattention_is_scaled_dot_product_attention(q, k, v, causal):
     tq, tk, tv = torch.randn(2, *q), torch.randn(2, *k), torch.randn(2, *v)
     out = F.scaled_dot_product_attention(tq, tk, tv, is_causal=causal)
     assert got.output_shape[1:] == tuple(out.shape[1:])
-    assert got.macs == flops_of(F.scaled_dot_product_attention, tq[:1], tk[:1], tv[:1])
+    assert got.macs == torch_macs(F.scaled_dot_product_attention, tq[:1], tk[:1], tv[:1])
     lead = math.prod(q[:-2])
     assert got.macs == lead * q[-2] * k[-2] * (q[-1] + v[-1])  # q·kᵀ, then weights·v
 
@@ -115,16 +109,6 @@ def test_scale_counts_one_flop_per_element():
 
 
 # ---- import ------------------------------------------------------------------------------------------
-class Fn(nn.Module):
-    def __init__(self, f, *children: nn.Module):
-        super().__init__()
-        self.f = f
-        self.mods = nn.ModuleList(children)
-
-    def forward(self, x):
-        return self.f(x, *self.mods)
-
-
 def layers_of(f, shape):
     return [{k: v for k, v in item.items() if k != "from"} for item in import_model(Fn(f), shape).spec["layers"]]
 
@@ -180,6 +164,6 @@ def test_attention_written_by_hand_imports_exactly():
     assert types.count("matmul") == 2 and types.count("dotattention") == 1 and types.count("scale") == 2
     totals = cnncalc.analyze(spec).totals
     assert totals.params == sum(p.numel() for p in model.parameters()) == 4 * (32 * 32 + 32)
-    assert totals.macs == flops_of(model.eval(), torch.zeros(1, 10, 32))
+    assert totals.macs == torch_macs(model.eval(), torch.zeros(1, 10, 32))
     # by hand: 4 linears 10·32·32; q·kᵀ and a·v 4·10·10·8 each, twice (by hand and fused)
     assert totals.macs == 4 * 10 * 32 * 32 + 2 * (2 * 4 * 10 * 10 * 8)

@@ -513,3 +513,14 @@ def test_check_shape(shape: tuple[object, ...], why: str | None) -> None:
 
     got = check_shape(shape)
     assert (got is None) if why is None else (got is not None and why in got)
+
+
+def test_null_is_the_default_where_the_default_is_null():
+    """`end: null` says what leaving `end` out says (an argument whose default is null); a null for
+    any other argument is still refused, with its expectation."""
+    from cnncalc import analyze
+
+    spec = {"input": [8, 4], "layers": [{"slice": {"start": 2, "end": None}}]}
+    assert analyze(spec).layers[0].output_shape == (1, 6, 4)
+    with pytest.raises(SpecError, match="argument 'start' of slice must be an integer, got null"):
+        parse_spec({"input": [8, 4], "layers": [{"slice": {"start": None}}]})

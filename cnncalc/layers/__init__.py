@@ -6,7 +6,7 @@ derived from it for the importer: torch class name, function path or tensor meth
 
 from __future__ import annotations
 
-from .activation import ACTIVATIONS, Dropout, Softmax
+from .activation import ACTIVATIONS, Dropout, LogSoftmax, PReLU, Softmax
 from .attention import MultiheadAttention
 from .base import Rule
 from .conv import Conv
@@ -29,7 +29,7 @@ from .window import PatchMerge, WindowAttention
 
 RULE_CLASSES: tuple[type[Rule], ...] = (
     Conv, ConvTranspose, MaxPool, AvgPool, AdaptiveAvgPool, AdaptiveMaxPool, Linear, Flatten, BatchNorm,
-    Dropout, *ACTIVATIONS, Softmax, Add, Concat, Mul,
+    Dropout, *ACTIVATIONS, Softmax, LogSoftmax, PReLU, Add, Concat, Mul,
     Upsample, PixelShuffle, PixelUnshuffle,
     Pad,
     LocallyConnected,

@@ -97,6 +97,25 @@ ACTIVATIONS = [
         "x if x > 0 else α(e^x − 1)",
         (Arg("alpha", K.NUMBER, 1.0, "α"), INPLACE),
     ),
+    _activation(
+        "mish", Torch("Mish", (TORCH_INPLACE,), _fns("mish")), "x·tanh(softplus(x))", (INPLACE,)
+    ),
+    _activation(
+        "softplus",
+        Torch("Softplus", (TorchParam("beta", 1.0), TorchParam("threshold", 20.0)), _fns("softplus")),
+        "log(1 + e^(β·x))/β (x where β·x > threshold)",
+        (Arg("beta", K.NUMBER, 1.0, "β"), Arg("threshold", K.NUMBER, 20.0, "above it, the identity")),
+    ),
+    _activation(
+        "selu", Torch("SELU", (TORCH_INPLACE,), (*_fns("selu", "selu_"), "torch.selu", "torch.selu_")),
+        "scale·elu(x, α) with fixed scale and α", (INPLACE,),
+    ),
+    _activation(
+        "hardtanh",
+        Torch("Hardtanh", (TorchParam("min_val", -1.0), TorchParam("max_val", 1.0), TORCH_INPLACE), _fns("hardtanh", "hardtanh_")),
+        "min(max(x, min_val), max_val)",
+        (Arg("min_val", K.NUMBER, -1.0, "lower bound"), Arg("max_val", K.NUMBER, 1.0, "upper bound"), INPLACE),
+    ),
     _activation("identity", Torch("Identity"), "passes its input through"),
 ]
 
@@ -130,6 +149,44 @@ class Softmax(Elementwise):
         # Along channels (or the batch) the receptive field is unchanged; along a spatial axis each
         # unit sees that whole axis.
         return Inferred(shape=x, flops=3 * prod(x), rf=IDENTITY if d <= 1 else NONE)
+
+
+class LogSoftmax(Softmax):
+    """log(softmax(x)) along one axis (torch.nn.LogSoftmax, F.log_softmax: the classic MNIST head)."""
+
+    type = "logsoftmax"
+    doc = "log(exp(x) / Σ exp(x)) along dim (batch is dim 0)"
+    torch = Torch(
+        "LogSoftmax",
+        (TorchParam("dim", None),),
+        (f"{F}log_softmax", "torch.log_softmax"),
+        ("log_softmax",),
+    )
+
+
+class PReLU(Elementwise):
+    """max(0, x) + a·min(0, x) with learned slopes: one shared, or one per channel (dim 1)."""
+
+    type = "prelu"
+    doc = "x if x > 0 else a·x, with a learned: one slope, or one per channel (`num` = channels)"
+    args = (
+        Arg("num", K.POS, 1, "slopes: 1 (shared) or the number of channels"),
+        Arg("init", K.NUMBER, 0.25, "initial slope"),
+    )
+    torch = Torch("PReLU", (TorchParam("num_parameters", 1, arg="num"), TorchParam("init", 0.25)))
+
+    def from_torch(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """nn.PReLU keeps ``num_parameters`` and its ``weight`` (``init`` is only its first value)."""
+        return {"num": values.get("num_parameters", 1)}
+
+    def infer(self, a: Args, ins: Sequence[Shape]) -> Inferred:
+        x = ins[0]
+        if a["num"] not in (1, x[0]):
+            raise ShapeError(f"num={a['num']} slopes for {x[0]} channels (1 or the channel count)", "num")
+        return Inferred(shape=x, params=a["num"], flops=prod(x), rf=IDENTITY)
+
+    def explain(self, a: Args, ins: Sequence[Shape]) -> list[str]:
+        return [f"element-wise: shape unchanged {list(ins[0])}; params = {a['num']} slope{'s' * (a['num'] > 1)}; no MACs"]
 
 
 class Dropout(Elementwise):

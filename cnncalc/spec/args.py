@@ -78,6 +78,10 @@ def layer_args(
             continue
         node = given[a.name]
         raw = r.value(node, scope) if not isinstance(node, MappingNode) else node
+        if raw is None and a.default is None and not a.required:  # `end: null`: what leaving it out says
+            args[a.name] = None
+            locs[a.name] = loc(node, r.file)
+            continue
         if too_big(raw):
             raise r.err(
                 f"argument '{a.name}' of {tname} is {show(raw)}; integers in a spec are at most {MAX_INT:,}",

@@ -69,6 +69,8 @@ def arg_schema(arg: Arg) -> dict[str, Any]:
     out: dict[str, Any] = {"description": f"{doc} ({when})", "anyOf": [kind, PARAM]}
     if not arg.required and arg.default is not None:
         out["default"] = arg.default
+    elif not arg.required:  # default null: writing `null` says the same as leaving it out
+        out["anyOf"].append({"type": "null"})
     return out
 
 
