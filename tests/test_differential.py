@@ -906,9 +906,11 @@ def check_wild(spec: dict[str, Any]) -> str:
         analyze(spec, BATCH)
     except SpecError as e:
         try:
-            torch_run(spec)
+            ran = torch_run(spec)
         except Exception as t:
             return "no-torch-class" if NO_TORCH_CLASS in str(t) else "invalid"
+        if any(0 in shape for shape, *_ in ran.values()):
+            return "by-design"  # torch returned an empty tensor (a transposed conv's size 0): cnncalc refuses it
         assert stricter_by_design(e), f"cnncalc rejects ({e}) but torch runs it"
         return "by-design"
     try:
@@ -938,6 +940,17 @@ def test_found_ceil_mode_pool_kernel_larger_than_padded_input():
     spec = {"input": [1, 1], "layers": [{"maxpool": {"kernel": 2, "ceil_mode": True}, "name": "p"}]}
     assert torch_run(spec)["p"][0] == (BATCH, 1, 1)  # torch pools it ...
     assert analyze(spec, BATCH).layers[0].output_shape == (BATCH, 1, 1)  # ... and so does cnncalc
+
+
+def test_found_transposed_conv_with_an_empty_output():
+    """The 100,000-example run (2026-11-27): torch's ConvTranspose3d returns an empty tensor where the
+    output size is 0; cnncalc refuses it, naming the axis (a net is never meant to produce nothing)."""
+    spec = {"input": [1, 1, 1, 1], "layers": [{"convtranspose": {
+        "out": 1, "kernel": 1, "stride": 2, "padding": [0, 0, 1], "output_padding": 1}, "name": "t"}]}
+    assert torch_run(spec)["t"][0] == (BATCH, 1, 2, 2, 0)  # torch runs it, to nothing ...
+    with pytest.raises(SpecError, match="on axis W is not positive"):
+        analyze(spec, BATCH)  # ... cnncalc says why not
+    assert check_wild(spec) == "by-design"
 
 
 def test_found_softmax_dim_out_of_range():
