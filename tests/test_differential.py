@@ -848,7 +848,7 @@ WILD_ARGS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "permute": lambda draw: {"dims": draw(st.permutations(list(range(draw(st.integers(1, 4))))))},
     "select": lambda draw: {"dim": draw(st.integers(-4, 3)), "index": draw(st.integers(-3, 3))},
     "slice": lambda draw: {"dim": draw(st.integers(-4, 3)), "start": draw(st.integers(-4, 4)),
-                           "end": draw(st.one_of(st.none(), st.integers(-4, 6))), "step": draw(st.integers(0, 3))},
+                           "end": draw(st.one_of(st.none(), st.integers(-4, 6))), "step": draw(st.integers(1, 3))},
     "relativeattention": lambda draw: {"head_dim": draw(st.integers(1, 4)),
                                        **({"partition": draw(st.integers(1, 3))} if draw(st.booleans()) else {})},
     "layerscale": lambda draw: {"dim": draw(st.integers(-4, 3))},
@@ -858,7 +858,8 @@ WILD_ARGS: dict[str, Callable[[Any], dict[str, Any]]] = {
                                "rel_pos_embed": draw(st.booleans()), "proj_after_attn": draw(st.booleans())},
     "mvitposition": lambda draw: {"temporal_size": draw(st.integers(1, 4)), "rel_pos_embed": draw(st.booleans())},
     "scale": lambda draw: {"factor": draw(st.sampled_from([0.5, -1, 0]))},
-    "mean": lambda draw: {"dims": draw(st.lists(st.integers(-4, 4), max_size=3)), "keepdim": draw(st.booleans())},
+    "mean": lambda draw: {"dims": draw(st.lists(st.integers(-4, 4), min_size=1, max_size=3)),
+                          "keepdim": draw(st.booleans())},
     "dotattention": lambda draw: {"causal": draw(st.booleans())},
     "stochasticdepth": lambda draw: {"p": draw(st.sampled_from([0.0, 0.5]))},
 }
@@ -875,8 +876,11 @@ def wild_specs(draw: Any) -> dict[str, Any]:
         t = draw(st.sampled_from(types))
         args = WILD_ARGS[t](draw) if t in WILD_ARGS else None
         item: dict[str, Any] = {t: args, "name": f"w{i}.{t}"}
-        if t in MERGES or t in PRODUCTS:
+        if t in MERGES:
             item["from"] = draw(st.lists(st.sampled_from(names), min_size=2, max_size=3))
+        elif t in PRODUCTS:  # exactly its inputs (a wrong count is a parse error, not a shape question)
+            count = RULES[t].min_inputs
+            item["from"] = draw(st.lists(st.sampled_from(names), min_size=count, max_size=count))
         layers.append(item)
         names.append(item["name"])
     return {"name": "wild", "input": list(shape), "layers": layers}
@@ -888,6 +892,7 @@ BY_DESIGN = (
     "values but the input has",  # a per-axis list needs one value per axis (torch pools take 1)
     "dropout2d needs", "dropout3d needs",  # torch's Dropout2d/3d run on other ranks, with a warning
     "needs (channels, height, width)",  # torch's pixel (un)shuffle reads the batch axis as channels
+    "per sample, got",  # matmul and dotattention on one axis per sample: torch would read the batch as rows
 )
 
 
