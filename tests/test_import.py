@@ -267,6 +267,14 @@ def test_unsupported_modules_say_why(module, reason):
     assert reason in item.reason or reason in item.target
 
 
+def test_an_unsupported_operation_after_another_is_listed_too():
+    """Each operation without a layer is listed, also downstream of another (the user fixes both at
+    once); an item read from an unsupported node is not listed apart."""
+    with pytest.raises(UnsupportedOps) as info:
+        import_model(Fn(lambda x: x.cumsum(1).unbind(2)[0] + 1), (4, 6))
+    assert [(u.target, u.node) for u in info.value.items] == [("cumsum", "cumsum"), ("operator.add", "add")]
+
+
 def test_relu6_keeps_its_rule_though_it_subclasses_hardtanh():
     """nn.ReLU6 subclasses nn.Hardtanh: the nearest class a rule names wins."""
     layers = import_model(nn.Sequential(nn.ReLU6(), nn.Hardtanh(0, 6)), (3, 4)).spec["layers"]

@@ -8,7 +8,6 @@ in :mod:`.mapping`, derived from the layer rules.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import operator
 from collections.abc import Callable, Iterable, Iterator
@@ -244,12 +243,24 @@ class Converter:
                     continue
                 self.blocked.add(node)  # its input is unsupported: listed only if it is too
                 if node.op not in ("output", "placeholder", "get_attr"):
-                    with contextlib.suppress(Exception):  # not NoLayer: the node itself may be fine
-                        self.mapped(node)
+                    self.listed_if_unsupported(node)
             except NoLayer as e:
                 self.blocked.add(node)
                 self.unsupported.append(Unsupported(
                     node.op, target_text(node, self.modules), node.name, module_path(node), str(e)))
+
+    def listed_if_unsupported(self, node: fx.Node) -> None:
+        """Raise NoLayer (the node is listed) if a node downstream of an unsupported one is itself
+        unsupported; any other failure there (its inputs have no shapes to read) is not its own, and
+        an item read from an unsupported node (``q, k, v = x.unbind(0)``) is never listed apart."""
+        if node.op == "call_function" and node.target is operator.getitem:
+            return
+        try:
+            self.mapped(node)
+        except NoLayer:
+            raise
+        except Exception:
+            return
 
     @property
     def dependents(self) -> int:
