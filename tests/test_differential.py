@@ -893,6 +893,7 @@ BY_DESIGN = (
     "dropout2d needs", "dropout3d needs",  # torch's Dropout2d/3d run on other ranks, with a warning
     "needs (channels, height, width)",  # torch's pixel (un)shuffle reads the batch axis as channels
     "per sample, got",  # matmul and dotattention on one axis per sample: torch would read the batch as rows
+    "needs inputs with the same number of axes",  # torch's * aligns from the right: the batch axes would not line up
 )
 
 
@@ -954,6 +955,17 @@ def test_found_transposed_conv_with_an_empty_output():
         "out": 1, "kernel": 1, "stride": 2, "padding": [0, 0, 1], "output_padding": 1}, "name": "t"}]}
     assert torch_run(spec)["t"][0] == (BATCH, 1, 2, 2, 0)  # torch runs it, to nothing ...
     with pytest.raises(SpecError, match="on axis W is not positive"):
+        analyze(spec, BATCH)  # ... cnncalc says why not
+    assert check_wild(spec) == "by-design"
+
+
+def test_found_mul_of_two_ranks():
+    """The second 100,000-example run: torch multiplies (B, 1, 1) by (B, 1), aligning from the right,
+    which crosses one sample's values with another's; cnncalc's mul wants one rank (batch axes aligned)."""
+    spec = {"input": [1, 1], "layers": [
+        {"mean": {"dims": [2]}, "name": "m"}, {"mul": None, "name": "x", "from": ["input", "m"]}]}
+    assert torch_run(spec)["x"][0] == (BATCH, BATCH, 1)  # torch runs it, mixing the batch ...
+    with pytest.raises(SpecError, match="same number of axes"):
         analyze(spec, BATCH)  # ... cnncalc says why not
     assert check_wild(spec) == "by-design"
 
