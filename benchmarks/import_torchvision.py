@@ -56,22 +56,13 @@ def catalogue() -> list[tuple[str, str]]:
 
 
 def torch_figures(model: Any, shape: tuple[int, ...]) -> dict[str, int]:
-    import torch
-    from torch.nn.attention import SDPBackend, sdpa_kernel
-    from torch.utils.flop_counter import FlopCounterMode
+    """torch's own figures: numel of parameters and buffers, and the tests' MAC reference (attention
+    counted as the matmuls it is: tests/_torch_support.py)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from _torch_support import torch_counts
 
-    fast = torch.backends.mha.get_fastpath_enabled()
-    torch.backends.mha.set_fastpath_enabled(False)
-    try:
-        with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter, torch.no_grad():
-            model.eval()(torch.zeros(1, *shape))
-    finally:
-        torch.backends.mha.set_fastpath_enabled(fast)
-    return {
-        "params": sum(p.numel() for p in model.parameters()),
-        "buffers": sum(b.numel() for b in model.buffers()),
-        "macs": counter.get_total_flops() // 2,
-    }
+    params, macs = torch_counts(model, shape)
+    return {"params": params, "buffers": sum(b.numel() for b in model.buffers()), "macs": macs}
 
 
 def refused_reason(e: Any) -> str:
